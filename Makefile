@@ -1,0 +1,71 @@
+# The README's two commands are `make book` and `make test`; both do all set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# torch is installed on its own first so the CPU build can be chosen; .ci/run sets torch==2.13.0.
+TORCH_SPEC ?= torch
+PROFILE ?= tiny
+INSTALLED := $(VENV)/.installed
+VENDOR := book/_vendor
+HTML := _build/html
+
+.PHONY: help venv test book execute lint clean check-site
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e '.[book,test]'
+	@touch $@
+
+venv: $(INSTALLED)  ## Create .venv with torch, scalinglab and the book and test tools
+
+test: $(INSTALLED)  ## ruff, the unit tests and every notebook (nbval) in the tiny profile
+	$(BIN)/ruff check .
+	SCALINGLAB_PROFILE=tiny MPLBACKEND=Agg $(BIN)/pytest -n 2 --dist loadfile \
+	    --nbval-lax --nbval-current-env --ignore=tests/website tests chapters labs
+
+lint: $(INSTALLED)  ## ruff over the package, tests, benchmarks and notebooks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check scalinglab tests benchmarks || true
+
+$(VENDOR)/.installed: book/package.json book/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "error: make book needs Node.js and npm to install the site's own MathJax and"; \
+	  echo "       widget scripts (the site never loads them from a CDN)."; \
+	  echo "       Install Node.js 18 or newer (apt-get install nodejs npm, or"; \
+	  echo "       conda install -c conda-forge nodejs) and run make book again."; exit 1; }
+	cd book && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR).partial && mkdir -p $(VENDOR).partial/mathjax $(VENDOR).partial/widgets
+	cp book/node_modules/mathjax/es5/tex-chtml.js $(VENDOR).partial/mathjax/
+	cp -r book/node_modules/mathjax/es5/{a11y,adaptors,input,output,sre,ui} $(VENDOR).partial/mathjax/
+	cp book/node_modules/requirejs/require.js $(VENDOR).partial/widgets/
+	cd book/node_modules/@jupyter-widgets/html-manager/dist && \
+	  cp embed-amd.js *.woff *.woff2 *.ttf *.eot *.svg ../../../../../$(VENDOR).partial/widgets/
+	rm -rf $(VENDOR) && mv $(VENDOR).partial $(VENDOR)
+	@touch $@
+
+book: $(INSTALLED) $(VENDOR)/.installed  ## Build the website from the notebooks' committed outputs
+	@rm -f $(HTML)/index.html
+	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
+	    --path-output . -W -n --keep-going -q
+	@test -f $(HTML)/index.html
+	@echo "The book is at $(CURDIR)/$(HTML)/index.html"
+
+execute: $(INSTALLED)  ## Re-run changed notebooks in place under PROFILE=... (default tiny)
+	SCALINGLAB_PROFILE=$(PROFILE) MPLBACKEND=Agg $(BIN)/python book/execute.py --profile $(PROFILE) $(if $(FORCE),--force,) chapters labs
+
+check-site: book  ## Open the built site in headless Chromium: math, widgets, no outside requests
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  >/dev/null 2>&1 || echo "chromium could not be installed; the site check will skip"; }
+	$(BIN)/pytest -q tests/website
+
+clean:  ## Remove the build, the site's scripts and the virtual environment
+	rm -rf _build $(VENDOR) book/node_modules $(VENV) .jupyter_cache

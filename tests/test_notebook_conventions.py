@@ -1,0 +1,110 @@
+"""Every notebook follows the book's conventions (DESIGN.md §6).
+
+First code cell: the Colab bootstrap, installing scalinglab from the repository
+named in book/_config.yml. Second: the profile report. Then hidden assert
+cells (``remove-cell``) that check the science, an exercises section with
+solutions behind a toggle, and a place in the table of contents.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted([*ROOT.glob("chapters/*.ipynb"), *ROOT.glob("labs/*.ipynb")])
+CONFIG = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())
+REPO_URL = CONFIG["repository"]["url"]
+
+
+def _code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _toc_files() -> set[str]:
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    files: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.add(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(toc)
+    return files
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks found under chapters/ or labs/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_cell_is_the_colab_bootstrap(path):
+    first = _code_cells(nbformat.read(path, as_version=4))[0].source
+    assert "google.colab" in first, "first code cell must detect Colab"
+    assert f"git+{REPO_URL}" in first, f"first code cell must install from {REPO_URL}"
+    assert "pip install" in first
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_second_cell_reports_the_profile(path):
+    second = _code_cells(nbformat.read(path, as_version=4))[1].source
+    assert "profile_report()" in second
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_hidden_cells_assert_the_science(path):
+    nb = nbformat.read(path, as_version=4)
+    hidden = [c for c in _code_cells(nb) if "remove-cell" in c.metadata.get("tags", [])]
+    assert hidden, "no hidden (remove-cell) check cells"
+    assert all("assert" in c.source for c in hidden), "a remove-cell cell that asserts nothing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercises_with_hidden_solutions(path):
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
+                     if c.cell_type == "markdown")
+    assert re.search(r"^#+ Exercises", text, re.M), "no Exercises section"
+    exercises = re.findall(r":::\{exercise\}", text)
+    solutions = re.findall(r":::\{solution\}[^\n]*\n(?::label:[^\n]*\n)?:class: dropdown", text)
+    assert exercises, "no {exercise} directives"
+    assert len(solutions) == len(exercises), "every exercise needs a dropdown solution"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_widget_cells_are_ignored_by_nbval(path):
+    for cell in _code_cells(nbformat.read(path, as_version=4)):
+        if "explorer(" in cell.source:
+            assert "nbval-ignore-output" in cell.metadata.get("tags", []), cell.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_in_the_table_of_contents(path):
+    assert str(path.relative_to(ROOT).with_suffix("")) in _toc_files()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_outputs_state_their_profile(path):
+    """Outputs come from a named profile, the one the front page says."""
+    nb = nbformat.read(path, as_version=4)
+    execution = nb.metadata.get("scalinglab", {}).get("execution")
+    assert execution, "not executed with `make execute` (no scalinglab.execution metadata)"
+    intro = (ROOT / "book" / "intro.md").read_text()
+    assert f"`{execution['profile']}` profile" in intro, (
+        f"{path.name} was executed under {execution['profile']!r}; the front page must say so"
+    )
+
+
+def test_toc_lists_only_pages_that_exist():
+    for file in _toc_files():
+        matches = [p for p in ROOT.glob(file + ".*") if p.suffix in (".md", ".ipynb")]
+        assert matches, f"_toc.yml lists {file}, which does not exist"
