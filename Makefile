@@ -11,6 +11,9 @@ PROFILE ?= tiny
 INSTALLED := $(VENV)/.installed
 VENDOR := book/_vendor
 HTML := _build/html
+# Two pytest workers on two cores: one BLAS/torch thread each, or small ops
+# wait on each other's threads (measured: 20-100x slower fits and training).
+TEST_ENV := SCALINGLAB_PROFILE=tiny MPLBACKEND=Agg OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: help venv test book execute lint clean check-site
 
@@ -28,7 +31,7 @@ venv: $(INSTALLED)  ## Create .venv with torch, scalinglab and the book and test
 
 test: $(INSTALLED)  ## ruff, the unit tests and every notebook (nbval) in the tiny profile
 	$(BIN)/ruff check .
-	SCALINGLAB_PROFILE=tiny MPLBACKEND=Agg $(BIN)/pytest -n 2 --dist loadfile \
+	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile \
 	    --nbval-lax --nbval-current-env --ignore=tests/website tests chapters labs
 
 lint: $(INSTALLED)  ## ruff over the package, tests, benchmarks and notebooks
@@ -46,8 +49,10 @@ $(VENDOR)/.installed: book/package.json book/package-lock.json
 	cp book/node_modules/mathjax/es5/tex-chtml.js $(VENDOR).partial/mathjax/
 	cp -r book/node_modules/mathjax/es5/{a11y,adaptors,input,output,sre,ui} $(VENDOR).partial/mathjax/
 	cp book/node_modules/requirejs/require.js $(VENDOR).partial/widgets/
+	cp book/node_modules/@jupyter-widgets/html-manager/dist/embed-amd.js $(VENDOR).partial/widgets/
+	mkdir -p $(VENDOR).partial/widgets/@jupyter-widgets/html-manager/dist
 	cd book/node_modules/@jupyter-widgets/html-manager/dist && \
-	  cp embed-amd.js *.woff *.woff2 *.ttf *.eot *.svg ../../../../../$(VENDOR).partial/widgets/
+	  cp *.woff *.woff2 *.ttf *.eot *.svg ../../../../../$(VENDOR).partial/widgets/@jupyter-widgets/html-manager/dist/
 	rm -rf $(VENDOR) && mv $(VENDOR).partial $(VENDOR)
 	@touch $@
 

@@ -46,8 +46,10 @@ def test_widget_page_shows_the_slider_and_its_figure(visit):
 
 def test_pages_read_in_dark_mode_too(visit):
     v = visit("chapters/00_how_to_use.html", color_scheme="dark")
-    v.page.wait_for_selector(".widget-slider", timeout=20_000)
-    theme = v.page.evaluate("document.documentElement.dataset.theme || document.documentElement.dataset.mode")
+    v.page.wait_for_selector(".widget-slider", timeout=20_000).scroll_into_view_if_needed()
+    theme = v.page.evaluate(
+        "document.documentElement.dataset.theme || document.documentElement.dataset.mode"
+    )
     v.screenshot("widget_00_how_to_use_dark")
     assert theme in {"dark", "auto"}, theme
     assert not v.outside

@@ -1,0 +1,33 @@
+"""Families of runs and the results file they go to.
+
+``sweep(grid, ...)`` trains a model-size, data-size or IsoFLOP family
+(:mod:`.grids`) into an append-only JSONL file that survives crashes
+(:mod:`.store`), optionally across the ranks of ``torchrun`` (:mod:`.distributed`).
+"""
+
+from scalinglab.sweep.grids import (
+    GRIDS,
+    GridPoint,
+    RunSpec,
+    estimate_seconds,
+    grid_points,
+    plan,
+    run_key,
+)
+from scalinglab.sweep.runner import default_out, format_table, sweep
+from scalinglab.sweep.store import ResultsStore, TornRecordWarning
+
+__all__ = [
+    "GRIDS",
+    "GridPoint",
+    "ResultsStore",
+    "RunSpec",
+    "TornRecordWarning",
+    "default_out",
+    "estimate_seconds",
+    "format_table",
+    "grid_points",
+    "plan",
+    "run_key",
+    "sweep",
+]

@@ -1,0 +1,47 @@
+"""`make execute`: notebooks re-run in place, unchanged ones skipped, failures lose nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("book_execute", ROOT / "book" / "execute.py")
+book_execute = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(book_execute)
+
+
+def _notebook(path: Path, source: str) -> Path:
+    nb = new_notebook(cells=[new_code_cell(source)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_execute_records_profile_and_skips_unchanged(tmp_path, capsys):
+    path = _notebook(tmp_path / "a.ipynb", "print(6 * 7)")
+    book_execute.main([str(tmp_path), "--profile", "tiny"])
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].outputs[0]["text"].strip() == "42"
+    execution = nb.metadata["scalinglab"]["execution"]
+    assert execution["profile"] == "tiny"
+    assert execution["code_sha256"] == book_execute.code_hash(nb)
+
+    book_execute.main([str(tmp_path), "--profile", "tiny"])
+    assert "unchanged" in capsys.readouterr().out
+    assert book_execute.is_current(nbformat.read(path, as_version=4), "tiny")
+    assert not book_execute.is_current(nbformat.read(path, as_version=4), "cpu")
+
+
+def test_a_failing_notebook_leaves_the_committed_version_intact(tmp_path):
+    path = _notebook(tmp_path / "b.ipynb", "raise RuntimeError('boom')")
+    before = path.read_bytes()
+    with pytest.raises(Exception, match="boom"):
+        book_execute.main([str(tmp_path), "--profile", "tiny"])
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob("*.tmp"))
