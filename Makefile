@@ -32,7 +32,7 @@ venv: $(INSTALLED)  ## Create .venv with torch, scalinglab and the book and test
 test: $(INSTALLED)  ## ruff, the unit tests and every notebook (nbval) in the tiny profile
 	$(BIN)/ruff check .
 	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile \
-	    --nbval-lax --nbval-current-env --ignore=tests/website tests chapters labs
+	    --nbval-lax --nbval-current-env --ignore=tests/website tests $(wildcard chapters labs)
 
 lint: $(INSTALLED)  ## ruff over the package, tests, benchmarks and notebooks
 	$(BIN)/ruff check .
