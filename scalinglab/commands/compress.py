@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scalinglab._io import write_atomic
 from scalinglab.compress.api import MODEL_NAMES, compress
-from scalinglab.compress.archive import write_atomic
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -14,9 +14,9 @@ import argparse
 import time
 from pathlib import Path
 
+from scalinglab._io import write_atomic
 from scalinglab.commands.compress import check_paths
 from scalinglab.compress.api import decompress_bytes, read_header
-from scalinglab.compress.archive import write_atomic
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

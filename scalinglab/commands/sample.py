@@ -10,10 +10,9 @@ target every compressor in chapter 3 is measured against:
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
 from pathlib import Path
 
+from scalinglab._io import write_atomic
 from scalinglab.data.corpus import CORPORA, synthetic_source
 
 
@@ -51,23 +50,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Temporary file in the same folder, flushed and fsynced, then renamed over ``path``."""
-    folder = path.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(f"folder {folder} does not exist; create it first")
-    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        # os.open with mode 0o666 lets the umask decide permissions, as for any new file.
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def run(args: argparse.Namespace) -> int:
     if args.corpus != "synthetic":
         known = "a corpus of fixed text" if args.corpus in CORPORA else "not a corpus"
@@ -85,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         source_seed=args.source_seed,
     )
     tokens = source.sample(args.n_bytes, seed=args.seed)
-    _write_atomically(args.out, tokens.tobytes())
+    write_atomic(args.out, tokens.tobytes())
     print(f"wrote {args.n_bytes:,} bytes to {args.out}")
     print(f"entropy rate: {source.entropy_rate:.6f} bits per byte")
     print(f"ideal size: {source.ideal_size_bytes(args.n_bytes):,.0f} bytes "

@@ -23,11 +23,10 @@ renamed, so a reader never sees half an archive or half a decoded file.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import struct
 import zlib
-from pathlib import Path
+
+from scalinglab._io import write_atomic  # noqa: F401  (re-exported: archives are written with it)
 
 MAGIC = b"SLZC"
 FORMAT_VERSION = 1
@@ -105,21 +104,3 @@ def header_size_bytes(blob: bytes) -> int:
     """Bytes of framing and header in front of the payload."""
     _, _, length = _PREFIX.unpack_from(blob)
     return _PREFIX.size + length + _CRC.size
-
-
-def write_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a flushed, fsynced temporary file and a rename."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"output folder {folder} does not exist; create it first")
-    tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        # 0o666 lets the umask set the permissions, as for any file the user creates
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
