@@ -45,3 +45,29 @@ def plot_power_law(
     x = np.asarray(x, dtype=float)
     (line,) = ax.plot(x, E + A * x ** (-alpha), color=color, label=label, **kwargs)
     return line
+
+
+def plot_law_at_fixed_data(
+    ax: Axes,
+    law,
+    N: np.ndarray,
+    D: float,
+    *,
+    label: str | None = None,
+    color: str = PALETTE[0],
+    **kwargs,
+):
+    """Draw a Chinchilla-style law's loss against ``N`` at fixed ``D``, and its floor.
+
+    ``law`` needs ``predict(N, D)`` and the constants ``E``, ``B``, ``beta``
+    (a :class:`scalinglab.fit.ChinchillaLaw`). However large the model, the
+    loss stays above ``E + B/D^β`` (dotted): the curve bends toward it on
+    log–log axes, which is where a pure power law in ``N`` breaks (chapter 1).
+    Returns the (curve, floor) lines.
+    """
+    N = np.asarray(N, dtype=float)
+    loss = np.asarray(law.predict(N, np.full_like(N, float(D))), dtype=float)
+    (curve,) = ax.plot(N, loss, color=color, label=label, **kwargs)
+    floor = law.E + law.B * float(D) ** (-law.beta)
+    floor_line = ax.axhline(floor, color=color, linestyle=":", linewidth=1.0)
+    return curve, floor_line

@@ -23,7 +23,7 @@ def test_every_page_with_math_renders_it_and_stays_on_the_machine(visit):
     assert math_pages, "no page with math was built"
     for relative in math_pages:
         v = visit(relative)
-        v.page.wait_for_selector("mjx-container", timeout=20_000)
+        v.page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
         rendered = v.page.locator("mjx-container").count()
         assert rendered > 0, f"{relative}: MathJax rendered nothing"
         assert not v.outside, f"{relative}: requests left the machine: {v.outside}"
