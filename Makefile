@@ -36,7 +36,6 @@ test: $(INSTALLED)  ## ruff, the unit tests and every notebook (nbval) in the ti
 
 lint: $(INSTALLED)  ## ruff over the package, tests, benchmarks and notebooks
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check scalinglab tests benchmarks || true
 
 $(VENDOR)/.installed: book/package.json book/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { \

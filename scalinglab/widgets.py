@@ -58,3 +58,122 @@ def exponent_explorer(alpha: float = 0.076, *, reference_alpha: float = 0.076):
         plt.close(fig)
 
     return widgets.interactive(draw, alpha=slider)
+
+
+def power_law_figure(x, y, E: float, A: float, alpha: float) -> Figure:
+    """Measured points, the law ``E + A·x^(−α)`` on log–log axes, and its log-space residuals.
+
+    The top panel draws ``y`` against ``x`` with the curve and the floor ``E``
+    (dotted); the bottom panel draws ``log10 y − log10 ŷ`` at each point, the
+    quantity a log-space fit makes small (chapter 4). Lines, in order: points,
+    curve, floor on the top axes; residual points and zero on the bottom axes.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    fig, (ax, res) = plt.subplots(
+        2, 1, figsize=(6.0, 5.0), sharex=True, layout="constrained",
+        gridspec_kw={"height_ratios": (3, 1)},
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.set_ylabel("loss (bits per byte)")
+    from matplotlib.ticker import ScalarFormatter
+
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(ScalarFormatter())
+    grid = np.logspace(np.log10(x.min()) - 0.3, np.log10(x.max()) + 0.3, 128)
+    ax.plot(x, y, "o", color=PALETTE[0], label="measured")
+    plot_power_law(ax, grid, A, alpha, E, color=PALETTE[1],
+                   label=f"E + A·x^(−α): E = {E:.3f}, A = {A:.3g}, α = {alpha:.3f}")
+    ax.axhline(E if E > 0 else np.nan, color=PALETTE[1], linestyle=":", linewidth=1.0,
+               label="floor E")
+    ax.legend(loc="upper right", fontsize="small")
+    predicted = E + A * x ** (-alpha)
+    residual = np.log10(y) - np.log10(predicted)
+    res.plot(x, residual, "o", color=PALETTE[0])
+    res.axhline(0.0, color="0.4", linewidth=1.0)
+    res.set_xlabel("non-embedding parameters N")
+    res.set_ylabel("log₁₀ y − log₁₀ ŷ")
+    res.grid(True, which="both", alpha=0.25)
+    rms = float(np.sqrt(np.mean(residual**2)))
+    ax.set_title(f"rms log₁₀ residual = {rms:.4f}")
+    return fig
+
+
+def power_law_explorer(x, y, E: float | None = None):
+    """Sliders for E, A and α over measured points, and a "fit" button.
+
+    Moving a slider redraws :func:`power_law_figure`; "fit" snaps the sliders
+    to :func:`scalinglab.fit.fit_power_law` (E fixed at ``E`` when it is a
+    number, free when None) and shows the 95 % bootstrap interval for α.
+    Returns an ipywidgets box; its ``sliders``, ``fit_button``, ``label`` and
+    ``figure`` (the last figure drawn) attributes are there for inspection.
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    from scalinglab.fit import fit_power_law
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    start = fit_power_law(x, y, E=0.0)
+    E0 = 0.5 * float(y.min()) if E is None else float(E)
+    log_a = np.log10(start.A)
+    sliders = {
+        "E": widgets.FloatSlider(value=E0, min=0.0, max=float(y.min()) * 0.999,
+                                 step=0.001, description="E", readout_format=".3f",
+                                 continuous_update=False),
+        "A": widgets.FloatLogSlider(value=start.A, base=10, min=np.floor(log_a) - 3,
+                                    max=np.ceil(log_a) + 5, step=0.01, description="A",
+                                    readout_format=".3g", continuous_update=False),
+        "alpha": widgets.FloatSlider(value=max(start.alpha, 0.0), min=0.0, max=2.0,
+                                     step=0.001, description="α", readout_format=".3f",
+                                     continuous_update=False),
+    }
+    fit_button = widgets.Button(description="fit")
+    label = widgets.Label(value="press “fit” for the least-squares values")
+    output = widgets.Output()
+    box = widgets.VBox([*sliders.values(), widgets.HBox([fit_button, label]), output])
+    box.sliders, box.fit_button, box.label, box.figure = sliders, fit_button, label, None
+    busy = {"on": False}
+
+    def draw(_change=None) -> None:
+        if busy["on"]:
+            return
+        fig = power_law_figure(x, y, sliders["E"].value, sliders["A"].value,
+                               sliders["alpha"].value)
+        box.figure = fig
+        with output:
+            output.clear_output(wait=True)
+            display(fig)
+        plt.close(fig)
+
+    def fit(_button=None) -> None:
+        result = fit_power_law(x, y, E=E, loss="squares")
+        busy["on"] = True
+        try:
+            a_slider = sliders["A"]
+            log_a = np.log10(result.A)
+            a_slider.min = min(a_slider.min, np.floor(log_a) - 1)
+            a_slider.max = max(a_slider.max, np.ceil(log_a) + 1)
+            sliders["alpha"].max = max(sliders["alpha"].max, np.ceil(result.alpha))
+            sliders["E"].value = result.E
+            a_slider.value = result.A
+            sliders["alpha"].value = result.alpha
+        finally:
+            busy["on"] = False
+        try:
+            low, high = result.ci()["alpha"]
+            interval = f"95 % interval [{low:.3f}, {high:.3f}]"
+        except ValueError as err:
+            interval = f"no interval ({err})"
+        floor = f"E fixed at {result.E:.3f}" if result.E_fixed else f"E = {result.E:.3f} (free)"
+        label.value = f"fit: {floor}, A = {result.A:.3g}, α = {result.alpha:.3f}, {interval}"
+        draw()
+
+    for slider in sliders.values():
+        slider.observe(draw, names="value")
+    fit_button.on_click(fit)
+    draw()
+    return box
