@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scalinglab.fit import _checks
+
 METHODS = ("percentile", "studentized")
 # Redrawing a degenerate resample more often than this means the data cannot support it.
 _MAX_REDRAWS = 1000
@@ -75,6 +77,22 @@ def check_n_boot(n_boot: int) -> int:
     if int(n_boot) != n_boot or n_boot < 20:
         raise ValueError(f"n_boot must be a whole number of at least 20 resamples; got {n_boot!r}")
     return int(n_boot)
+
+
+def cached_intervals(result, level: float, n_boot: int | None, seed: int | None):
+    """The result's bootstrap intervals, computed once per (level, n_boot, seed).
+
+    Fit results keep a ``_cache`` dict, their default ``n_boot`` and ``seed``, and a
+    ``_bootstrap(level, n_boot, seed)`` method; a notebook calling ``ci()`` twice
+    (to print, then to plot) pays for the resampling once.
+    """
+    level = _checks.confidence_level(level)
+    n_boot = check_n_boot(result.n_boot if n_boot is None else n_boot)
+    seed = result.seed if seed is None else int(seed)
+    key = (level, n_boot, seed)
+    if key not in result._cache:
+        result._cache[key] = result._bootstrap(level, n_boot, seed)
+    return result._cache[key]
 
 
 def count_distinct(values: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ from scalinglab.fit._report import number, parameter_table, try_intervals
 from scalinglab.fit._threads import single_threaded
 from scalinglab.fit.bootstrap import (
     Intervals,
+    cached_intervals,
     check_n_boot,
     percentile_bounds,
     resample_indices,
@@ -111,13 +112,7 @@ class IsoFLOPFit:
     def ci(self, level: float = 0.95, n_boot: int | None = None, seed: int | None = None
            ) -> Intervals:
         """Percentile intervals for a and b, resampling runs within each budget."""
-        level = _checks.confidence_level(level)
-        n_boot = check_n_boot(self.n_boot if n_boot is None else n_boot)
-        seed = self.seed if seed is None else int(seed)
-        key = (level, n_boot, seed)
-        if key not in self._cache:
-            self._cache[key] = self._bootstrap(level, n_boot, seed)
-        return self._cache[key]
+        return cached_intervals(self, level, n_boot, seed)
 
     def _bootstrap(self, level: float, n_boot: int, seed: int) -> Intervals:
         rng = np.random.default_rng(seed)
