@@ -13,9 +13,10 @@ VENDOR := book/_vendor
 HTML := _build/html
 # Two pytest workers on two cores: one BLAS/torch thread each, or small ops
 # wait on each other's threads (measured: 20-100x slower fits and training).
-TEST_ENV := SCALINGLAB_PROFILE=tiny MPLBACKEND=Agg OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+TEST_ENV := SCALINGLAB_PROFILE=tiny MPLBACKEND=Agg OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+    SCALINGLAB_RESULTS=$(CURDIR)/_build/test-results
 
-.PHONY: help venv test book execute lint clean check-site
+.PHONY: help venv test book execute measure lint clean check-site
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -31,6 +32,7 @@ venv: $(INSTALLED)  ## Create .venv with torch, scalinglab and the book and test
 
 test: $(INSTALLED)  ## ruff, the unit tests and every notebook (nbval) in the tiny profile
 	$(BIN)/ruff check .
+	rm -rf _build/test-results
 	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadfile \
 	    --nbval-lax --nbval-current-env --ignore=tests/website tests $(wildcard chapters labs)
 
@@ -57,6 +59,7 @@ $(VENDOR)/.installed: book/package.json book/package-lock.json
 
 book: $(INSTALLED) $(VENDOR)/.installed  ## Build the website from the notebooks' committed outputs
 	@rm -f $(HTML)/index.html
+	$(BIN)/python book/run_time_table.py
 	$(BIN)/jupyter-book build . --config book/_config.yml --toc book/_toc.yml \
 	    --path-output . -W -n --keep-going -q
 	@test -f $(HTML)/index.html
@@ -65,10 +68,17 @@ book: $(INSTALLED) $(VENDOR)/.installed  ## Build the website from the notebooks
 execute: $(INSTALLED)  ## Re-run changed notebooks in place under PROFILE=... (default tiny)
 	SCALINGLAB_PROFILE=$(PROFILE) MPLBACKEND=Agg $(BIN)/python book/execute.py --profile $(PROFILE) $(if $(FORCE),--force,) chapters labs
 
+measure: $(INSTALLED)  ## Time the labs under PROFILE=... into run_times.json, keeping their outputs
+	SCALINGLAB_PROFILE=$(PROFILE) MPLBACKEND=Agg $(BIN)/python book/execute.py --profile $(PROFILE) --measure labs
+
 check-site: book  ## Open the built site in headless Chromium: math, widgets, no outside requests
 	@command -v chromium >/dev/null 2>&1 || { \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  >/dev/null 2>&1 || echo "chromium could not be installed; the site check will skip"; }
+	@# a Chinese font, so the glossary's 中文 reads in the screenshots (not needed by readers)
+	@test -n "$$(fc-list :lang=zh 2>/dev/null)" || \
+	  (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null 2>&1) || \
+	  echo "no Chinese font could be installed; screenshots will show boxes for 中文"
 	$(BIN)/pytest -q tests/website
 
 clean:  ## Remove the build, the site's scripts and the virtual environment

@@ -117,30 +117,20 @@ def transformer_row(held: bytes, model, label: str, check_bytes: int, **extra) -
 
 def sweep_rows(corpus, held: bytes, profile, check_bytes: int, sizes: list[str] | None,
                folder: Path) -> list[dict]:
-    from scalinglab.model import save_checkpoint
-    from scalinglab.train import TrainConfig, train_model
+    from scalinglab.compress.ladder import model_size_tokens, train_checkpoint
 
     rows = []
-    for size, tokens in zip(profile.model_sizes, profile.model_size_tokens, strict=True):
-        if sizes and size.name not in sizes:
+    for size in model_size_tokens(profile):
+        if sizes and size not in sizes:
             continue
-        config = size.config(corpus.vocab_size, profile.seq_len)
-        train_config = TrainConfig(tokens=tokens, batch_size=profile.batch_size,
-                                   lr_base=profile.lr_base, seed=0,
-                                   eval_tokens=min(profile.eval_tokens, len(corpus.val) - 1))
-        t0 = time.perf_counter()
-        model, record = train_model(config, corpus, train_config, device="cpu", progress=False,
-                                    num_threads=profile.num_threads)
-        train_s = time.perf_counter() - t0
-        path = folder / f"{corpus.name}-{size.name}.pt"
-        save_checkpoint(model, path)
+        path, record = train_checkpoint(corpus, profile, size, folder, device="cpu")
         rows.append(transformer_row(
-            held, path, f"pretrained {size.name}", check_bytes,
-            n_params=record["n_params"], tokens=tokens, val_bpb=record["val_bpb"],
-            train_s=train_s,
+            held, path, f"pretrained {size}", check_bytes,
+            n_params=record["n_params"], tokens=record["tokens"], val_bpb=record["val_bpb"],
+            train_s=record["train_s"],
         ))
-        print(f"  {size.name}: {rows[-1]['bpb']:.3f} bits/byte "
-              f"(trained {train_s:.0f} s, val_bpb {record['val_bpb']:.3f})", flush=True)
+        print(f"  {size}: {rows[-1]['bpb']:.3f} bits/byte "
+              f"(trained {record['train_s']:.0f} s, val_bpb {record['val_bpb']:.3f})", flush=True)
     return rows
 
 

@@ -6,6 +6,12 @@ is its own step. Each executed notebook records, in its metadata under
 a notebook whose code and profile are unchanged is skipped (the cache), unless
 ``--force`` is given. Notebooks are written atomically: an interrupted run leaves
 the previous version intact.
+
+Every run also records its wall time, device and date in
+``scalinglab/reference/run_times.json`` (the table each lab prints at its top).
+``--measure`` runs the notebooks only to time them under a profile, leaving the
+committed outputs as they are: that is how a lab's ``cpu`` time is measured while
+the book keeps showing the outputs of another profile.
 """
 
 from __future__ import annotations
@@ -15,12 +21,13 @@ import datetime as dt
 import hashlib
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+from scalinglab._io import write_atomic
 
 
 def code_hash(nb: nbformat.NotebookNode) -> str:
@@ -37,7 +44,24 @@ def is_current(nb: nbformat.NotebookNode, profile: str) -> bool:
     return record.get("profile") == profile and record.get("code_sha256") == code_hash(nb)
 
 
-def execute(path: Path, profile: str, timeout_s: int) -> float:
+def _record(path: Path, profile: str, wall_s: float) -> None:
+    """Store the run time under the notebook's path from the repository root."""
+    from scalinglab.profiles import get_profile, resolve_device
+    from scalinglab.provenance import device_name, git_commit
+    from scalinglab.runtimes import record_run_time
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        name = path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        name = path.name
+    device = device_name(resolve_device(get_profile(profile).device))
+    record_run_time(name, profile, wall_s, device, commit=git_commit())
+
+
+def execute(path: Path, profile: str, timeout_s: int, write: bool = True) -> float:
+    """Run ``path`` top to bottom under ``profile``; record its run time; keep its outputs
+    unless ``write`` is False."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     client = NotebookClient(
@@ -49,38 +73,41 @@ def execute(path: Path, profile: str, timeout_s: int) -> float:
     )
     client.execute()
     wall_s = time.perf_counter() - start
+    _record(path, profile, wall_s)
+    if not write:
+        return wall_s
     nb.metadata.setdefault("scalinglab", {})["execution"] = {
         "profile": profile,
         "code_sha256": code_hash(nb),
         "wall_s": round(wall_s, 1),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
     }
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, suffix=".ipynb.tmp", delete=False, encoding="utf-8"
-    ) as tmp:
-        nbformat.write(nb, tmp)
-        tmp.flush()
-        os.fsync(tmp.fileno())
-    os.replace(tmp.name, path)
+    write_atomic(path, nbformat.writes(nb).encode("utf-8"))
     return wall_s
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("paths", nargs="+", type=Path, help="notebooks, or folders of them")
     parser.add_argument("--profile", required=True)
     parser.add_argument("--force", action="store_true", help="re-run even unchanged notebooks")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--measure", action="store_true",
+                        help="only time the notebooks (run_times.json); keep their outputs")
     args = parser.parse_args(argv)
     os.environ["SCALINGLAB_PROFILE"] = args.profile
-    notebooks = sorted(p for folder in args.folders for p in folder.glob("*.ipynb"))
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        parser.error(f"no such notebook or folder: {', '.join(missing)}")
+    notebooks = sorted(p for arg in args.paths
+                       for p in (arg.glob("*.ipynb") if arg.is_dir() else [arg]))
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
-        if not args.force and is_current(nb, args.profile):
+        if not (args.force or args.measure) and is_current(nb, args.profile):
             print(f"  unchanged  {path}")
             continue
         print(f"  running    {path} (profile {args.profile}) ...", flush=True)
-        wall_s = execute(path, args.profile, args.timeout)
+        wall_s = execute(path, args.profile, args.timeout, write=not args.measure)
         print(f"  done       {path} in {wall_s:.1f} s", flush=True)
     return 0
 

@@ -42,22 +42,17 @@ def exponent_figure(
 
 
 def exponent_explorer(alpha: float = 0.076, *, reference_alpha: float = 0.076):
-    """A slider over the exponent α, redrawing :func:`exponent_figure` live."""
-    import ipywidgets as widgets
+    """A slider over the exponent α showing :func:`exponent_figure`, with or without a kernel.
 
-    slider = widgets.FloatSlider(
-        value=alpha, min=0.01, max=0.6, step=0.005, description="α", readout_format=".3f",
-        continuous_update=False,
-    )
+    The figures are drawn ahead for α from 0.04 to 0.60 in steps of 0.04 (plus ``alpha`` and the
+    reference) and linked in the browser (:mod:`scalinglab.frames`), so the
+    slider also moves on the book's website.
+    """
+    from scalinglab.frames import frame_slider, frame_values
 
-    def draw(alpha: float) -> None:
-        from IPython.display import display
-
-        fig = exponent_figure(alpha, reference_alpha=reference_alpha)
-        display(fig)
-        plt.close(fig)
-
-    return widgets.interactive(draw, alpha=slider)
+    values = frame_values(0.04, 0.6, 15, include=(alpha, reference_alpha))
+    return frame_slider(lambda a: exponent_figure(a, reference_alpha=reference_alpha),
+                        values, value=alpha, description="α")
 
 
 def power_law_figure(x, y, E: float, A: float, alpha: float) -> Figure:
@@ -101,8 +96,64 @@ def power_law_figure(x, y, E: float, A: float, alpha: float) -> Figure:
     return fig
 
 
+def best_amplitude(x, y, E: float, alpha: float) -> float:
+    """The A that best fits ``log(y − E) = log A − α log x`` for a given α and floor E."""
+    x = np.asarray(x, dtype=float)
+    gap = np.asarray(y, dtype=float) - E
+    if np.any(gap <= 0):
+        raise ValueError(f"every loss must lie above the floor E = {E:.4g} to draw the law "
+                         f"through it; lower E (the smallest loss is {np.min(y):.4g})")
+    return float(np.exp(np.mean(np.log(gap) + alpha * np.log(x))))
+
+
+def power_law_frames(x, y, E: float | None = None, count: int = 20):
+    """α drawn ahead: :func:`power_law_figure` for each α with E fixed and A at its best.
+
+    With ``E=None`` the floor is the free least-squares fit's. Works with no
+    kernel (:mod:`scalinglab.frames`); the box also has ``E`` and ``alpha_fit``.
+    """
+    from scalinglab.fit import fit_power_law
+    from scalinglab.frames import frame_slider, frame_values
+
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    fitted = fit_power_law(x, y, E=E, loss="squares")
+    floor = float(fitted.E)
+    alpha_fit = float(fitted.alpha)
+    values = frame_values(max(0.01, alpha_fit / 3), max(2 * alpha_fit, alpha_fit + 0.1), count,
+                          include=(alpha_fit,))
+    box = frame_slider(
+        lambda a: power_law_figure(x, y, floor, best_amplitude(x, y, floor, a), a),
+        values, value=alpha_fit, description="α")
+    box.E, box.alpha_fit = floor, alpha_fit
+    return box
+
+
 def power_law_explorer(x, y, E: float | None = None):
-    """Sliders for E, A and α over measured points, and a "fit" button.
+    """Two tabs over measured points: α drawn ahead (moves anywhere), and live E, A, α + fit.
+
+    The first tab (:func:`power_law_frames`) works on the website with no kernel.
+    In the second, moving a slider redraws :func:`power_law_figure`; "fit" snaps
+    the sliders to :func:`scalinglab.fit.fit_power_law` (E fixed at ``E`` when
+    it is a number, free when None) and shows the 95 % bootstrap interval for α.
+    The returned ``Tab`` has ``frames`` (the first tab), ``sliders``,
+    ``fit_button``, ``label`` and ``figure`` (the last figure drawn) attributes.
+    """
+    import ipywidgets as widgets
+
+    frames = power_law_frames(x, y, E)
+    live = live_power_law_explorer(x, y, E)
+    tabs = widgets.Tab(children=[frames, live],
+                       titles=["move α", "live: E, A, α, fit"])
+    tabs.frames = frames
+    for name in ("sliders", "fit_button", "label"):
+        setattr(tabs, name, getattr(live, name))
+    tabs.live = live
+    return tabs
+
+
+def live_power_law_explorer(x, y, E: float | None = None):
+    """Sliders for E, A and α over measured points, and a "fit" button (needs a kernel).
 
     Moving a slider redraws :func:`power_law_figure`; "fit" snaps the sliders
     to :func:`scalinglab.fit.fit_power_law` (E fixed at ``E`` when it is a
@@ -243,19 +294,10 @@ def code_length_figure(zipf_exponent: float, vocab_size: int = 16) -> Figure:
 
 
 def code_length_explorer(zipf_exponent: float = 1.0, vocab_size: int = 16):
-    """A slider over the Zipf exponent, redrawing :func:`code_length_figure` live."""
-    import ipywidgets as widgets
+    """A slider over the Zipf exponent showing :func:`code_length_figure`, with or without a
+    kernel (figures drawn ahead for s = 0 to 4, linked in the browser: :mod:`scalinglab.frames`)."""
+    from scalinglab.frames import frame_slider, frame_values
 
-    slider = widgets.FloatSlider(
-        value=zipf_exponent, min=0.0, max=4.0, step=0.05, description="Zipf s",
-        readout_format=".2f", continuous_update=False,
-    )
-
-    def draw(zipf_exponent: float) -> None:
-        from IPython.display import display
-
-        fig = code_length_figure(zipf_exponent, vocab_size)
-        display(fig)
-        plt.close(fig)
-
-    return widgets.interactive(draw, zipf_exponent=slider)
+    values = frame_values(0.0, 4.0, 17, include=(zipf_exponent,))
+    return frame_slider(lambda s: code_length_figure(s, vocab_size), values,
+                        value=zipf_exponent, description="Zipf s", readout="{:.2f}")

@@ -108,3 +108,26 @@ def test_toc_lists_only_pages_that_exist():
     for file in _toc_files():
         matches = [p for p in ROOT.glob(file + ".*") if p.suffix in (".md", ".ipynb")]
         assert matches, f"_toc.yml lists {file}, which does not exist"
+
+
+LABS = sorted(ROOT.glob("labs/*.ipynb"))
+
+
+@pytest.mark.parametrize("path", LABS, ids=lambda p: p.name)
+def test_lab_states_its_measured_run_time_first(path):
+    """A lab prints its measured run time per profile right after the profile report,
+    and its `tiny` time has been measured (book/execute.py records it)."""
+    from scalinglab.runtimes import load_run_times
+
+    name = path.relative_to(ROOT).as_posix()
+    first_code = _code_cells(nbformat.read(path, as_version=4))[2]
+    assert f'run_time_table("{name}")' in first_code.source, (
+        "the third code cell must print run_time_table for this lab's own path")
+    assert "tiny" in load_run_times().get(name, {}), f"no measured tiny run time for {name}"
+
+
+@pytest.mark.parametrize("path", LABS, ids=lambda p: p.name)
+def test_lab_shows_the_reference_results_of_a_larger_profile(path):
+    sources = "\n".join(c.source for c in _code_cells(nbformat.read(path, as_version=4)))
+    assert "load_reference(" in sources, "a lab loads reference results beside its own runs"
+    assert "get_profile(" in sources, "a lab trains what its profile says"

@@ -29,12 +29,12 @@ def test_figure_draws_the_law_and_log_residuals():
 
 def test_moving_a_slider_changes_the_figure():
     explorer = power_law_explorer(X, Y, E=1.5)
-    before = _curve(explorer.figure)
+    before = _curve(explorer.live.figure)
     explorer.sliders["alpha"].value = 0.9
-    after = _curve(explorer.figure)
+    after = _curve(explorer.live.figure)
     assert not np.allclose(before, after)
     explorer.sliders["E"].value = 0.5
-    assert not np.allclose(after, _curve(explorer.figure))
+    assert not np.allclose(after, _curve(explorer.live.figure))
     plt.close("all")
 
 
@@ -47,9 +47,9 @@ def test_fit_button_sets_the_fitted_values():
     assert explorer.sliders["alpha"].value == pytest.approx(expected.alpha, abs=1e-3)
     assert explorer.sliders["A"].value == pytest.approx(expected.A, rel=0.03)
     assert "95 % interval" in explorer.label.value
-    assert _curve(explorer.figure) == pytest.approx(
+    assert _curve(explorer.live.figure) == pytest.approx(
         1.5 + explorer.sliders["A"].value
-        * np.asarray(explorer.figure.axes[0].get_lines()[1].get_xdata())
+        * np.asarray(explorer.live.figure.axes[0].get_lines()[1].get_xdata())
         ** -explorer.sliders["alpha"].value
     )
     plt.close("all")

@@ -27,5 +27,5 @@ def test_moving_the_slider_changes_the_figure():
     assert not np.allclose(first, second)
     plt.close("all")
     explorer = exponent_explorer(0.2)
-    explorer.children[0].value = 0.35  # drives the callback as a reader's drag would
-    assert explorer.kwargs["alpha"] == pytest.approx(0.35)
+    explorer.slider.index = explorer.values.index(0.4)  # as a reader's drag would
+    assert explorer.stack.selected_index == explorer.values.index(0.4)

@@ -14,7 +14,7 @@ from scalinglab.sweep.grids import (
     plan,
     run_key,
 )
-from scalinglab.sweep.runner import default_out, format_table, sweep
+from scalinglab.sweep.runner import default_out, format_table, lab_results_path, sweep
 from scalinglab.sweep.store import ResultsStore, TornRecordWarning
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "estimate_seconds",
     "format_table",
     "grid_points",
+    "lab_results_path",
     "plan",
     "run_key",
     "sweep",

@@ -155,3 +155,19 @@ def format_table(records: list[dict]) -> str:
 def default_out(profile: str, grid: str, corpus: str, folder: str | os.PathLike = ".") -> Path:
     """``<folder>/<profile>_<grid>_<corpus>.jsonl``, the naming the reference results use."""
     return Path(folder) / f"{profile}_{grid}_{corpus}.jsonl"
+
+
+RESULTS_ENV = "SCALINGLAB_RESULTS"
+
+
+def lab_results_path(lab: str, profile: str | Profile, grid: str, corpus: str) -> Path:
+    """Where a lab keeps a family it trains: ``$SCALINGLAB_RESULTS`` (else ``./results``).
+
+    One file per lab, profile, grid and corpus, so that an interrupted lab resumes
+    where it stopped and two labs never append to the same file. The test suite
+    points ``SCALINGLAB_RESULTS`` at a fresh folder so every test run trains anew.
+    """
+    folder = Path(os.environ.get(RESULTS_ENV) or "results")
+    folder.mkdir(parents=True, exist_ok=True)
+    name = profile if isinstance(profile, str) else profile.name
+    return folder / f"{lab}_{default_out(get_profile(name).name, check_grid(grid), corpus).name}"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from .conftest import HTML
 
 MATH_MARKUP = re.compile(r'class="math[ "]')
@@ -31,15 +33,36 @@ def test_every_page_with_math_renders_it_and_stays_on_the_machine(visit):
         v.screenshot("math_" + relative.replace("/", "_").removesuffix(".html"))
 
 
-def test_widget_page_shows_the_slider_and_its_figure(visit):
-    v = visit("chapters/00_how_to_use.html")
-    slider = v.page.wait_for_selector(".widget-slider", timeout=20_000)
-    assert slider.is_visible()
-    figure = v.page.locator(".widget-output img, .jp-OutputArea-output img").first
-    figure.wait_for(timeout=20_000)
-    assert figure.is_visible()
+# The frames of a slider's box (scalinglab.frames: a VBox of the slider and a Stack of
+# images): the sources of those visible now.
+VISIBLE_FRAME = """box => Array.from(box.querySelectorAll('img.widget-image'))
+  .filter(img => img.offsetParent !== null).map(img => img.src)"""
+
+# Pages whose sliders must move with no kernel: figures drawn ahead (scalinglab.frames).
+SLIDER_PAGES = ["chapters/00_how_to_use.html", "chapters/03_compression.html",
+                "chapters/04_power_laws.html"]
+
+
+@pytest.mark.parametrize("relative", SLIDER_PAGES)
+def test_moving_a_slider_changes_the_figure_with_no_kernel(visit, relative):
+    v = visit(relative)
+    v.page.wait_for_selector("img.widget-image", state="attached", timeout=20_000)
+    slider = v.page.locator(".widget-slider").first
     slider.scroll_into_view_if_needed()
-    v.screenshot("widget_00_how_to_use_light")
+    box = slider.locator("xpath=..")
+    readout = slider.locator(".widget-readout")
+    before, value_before = box.evaluate(VISIBLE_FRAME), readout.inner_text()
+    assert len(before) == 1, f"{relative}: expected one visible frame, saw {len(before)}"
+    v.screenshot("slider_before_" + relative.replace("/", "_").removesuffix(".html"))
+    handle = slider.locator(".noUi-handle").first
+    handle.focus()
+    for _ in range(3):
+        handle.press("ArrowLeft" if relative.endswith("04_power_laws.html") else "ArrowRight")
+    v.page.wait_for_timeout(300)
+    after, value_after = box.evaluate(VISIBLE_FRAME), readout.inner_text()
+    assert value_after != value_before, f"{relative}: the slider did not move"
+    assert len(after) == 1 and after != before, f"{relative}: the figure did not change"
+    v.screenshot("slider_after_" + relative.replace("/", "_").removesuffix(".html"))
     assert not v.outside, f"requests left the machine: {v.outside}"
     assert not v.failed, f"failed requests: {v.failed}"
 
@@ -59,3 +82,21 @@ def test_no_built_page_names_a_cdn():
     cdn = re.compile(r"cdn\.jsdelivr|unpkg\.com|cdnjs|googleapis")
     offenders = [p for p in _pages() if cdn.search((HTML / p).read_text())]
     assert not offenders, f"pages that load from a CDN: {offenders}"
+
+
+def test_the_glossary_filters_as_the_reader_types(visit):
+    v = visit("book/glossary.html")
+    box = v.page.wait_for_selector("#glossary-filter", timeout=20_000)
+    rows = v.page.locator("#glossary-search ~ * tbody tr, #glossary-search ~ table tbody tr")
+    total = rows.count()
+    assert total > 10
+    box.fill("entropy")
+    shown = [r for r in rows.all() if r.is_visible()]
+    assert 0 < len(shown) < total
+    assert all("entropy" in r.inner_text().lower() for r in shown)
+    box.fill("熵")
+    shown_zh = [r for r in rows.all() if r.is_visible()]
+    assert 0 < len(shown_zh) < total and all("熵" in r.inner_text() for r in shown_zh)
+    v.screenshot("glossary_filtered")
+    box.fill("")
+    assert sum(r.is_visible() for r in rows.all()) == total
