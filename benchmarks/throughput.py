@@ -42,18 +42,10 @@ import torch
 from scalinglab.data import get_batch
 from scalinglab.model import GPT, GPTConfig
 from scalinglab.provenance import provenance
+from scalinglab.throughput import datasheet_peak, measured_matmul_peak
 from scalinglab.train import TrainConfig, train_model
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-# Dense (no sparsity) bf16 tensor-core peaks from the vendors' datasheets, FLOP/s; fp16 for
-# GPUs without bf16. The first matching name wins, so the specific variants come first.
-DATASHEET_PEAK = (
-    ("H100 PCIe", 756e12), ("H100 NVL", 835e12), ("H100", 989e12), ("H200", 989e12),
-    ("A100", 312e12), ("L40S", 362e12), ("L4", 121e12), ("A10", 125e12), ("T4", 65e12),
-    ("V100", 125e12),
-)
-
 
 @dataclass(frozen=True)
 class Size:
@@ -79,29 +71,6 @@ CPU_SIZES = (
     Size("d64-L3", 64, 3, 4, 64, 256, 16),
     Size("d128-L4", 128, 4, 4, 128, 256, 16),
 )
-
-
-def datasheet_peak(device: torch.device) -> float | None:
-    if device.type != "cuda":
-        return None
-    name = torch.cuda.get_device_name(device)
-    return next((peak for key, peak in DATASHEET_PEAK if key in name), None)
-
-
-def measured_matmul_peak(device: torch.device, dtype: torch.dtype) -> float:
-    """FLOP/s of a large square matmul in ``dtype``."""
-    n = 8192 if device.type == "cuda" else 1024
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    reps = 30 if device.type == "cuda" else 10
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(reps):
-        a @ b
-    _sync(device)
-    return 2 * n**3 * reps / (time.perf_counter() - start)
 
 
 def _sync(device: torch.device) -> None:

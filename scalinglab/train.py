@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -186,6 +187,7 @@ def _train_model(
     curve_points: int = 100,
     profile: str | None = None,
     extra: dict | None = None,
+    batch_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[GPT, dict]:
     from tqdm.auto import tqdm
 
@@ -248,6 +250,8 @@ def _train_model(
         for group in optimizer.param_groups:
             group["lr"] = lr
         x, y = get_batch(train_tokens, cfg.batch_size, T, rng)
+        if batch_transform is not None:  # e.g. input noise (chapter 7); targets stay clean
+            x = batch_transform(x)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         with autocast(device, precision):
             _, loss = step_model(x, y)
@@ -369,7 +373,9 @@ def train(
     ``train``, ``val``, ``vocab_size`` and ``entropy_floor_bpb``). Keyword
     options: ``device`` ("auto", "cpu", "cuda"), ``compile`` (CUDA only),
     ``progress`` (None: a bar when attached to a terminal), ``num_threads``,
-    ``eval_points`` (extra validation points during training), ``profile``.
+    ``eval_points`` (extra validation points during training), ``profile``,
+    ``batch_transform`` (a function applied to each training batch's inputs, not
+    its targets, before the step: data augmentation such as input noise).
 
     The record holds: n_params and n_params_non_embedding (total and Kaplan's
     N), tokens D, flops C = D·flops_per_token, val_bpb and train_bpb (final, on

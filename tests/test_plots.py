@@ -33,3 +33,13 @@ def test_law_at_fixed_data_stays_above_its_floor():
     assert np.all(y > expected_floor) and np.all(np.diff(y) < 0)
     assert y[-1] - expected_floor < 1e-2 < y[0] - expected_floor  # it bends onto the floor
     plt.close(fig)
+
+
+def test_loss_axes_read_as_plain_numbers():
+    fig, ax = loglog_axes("N", "loss (bits per byte)")
+    ax.plot([1e3, 1e6], [1.6, 4.2])
+    fig.canvas.draw()
+    labels = [t.get_text() for t in (*ax.get_yticklabels(), *ax.get_yticklabels(minor=True))
+              if t.get_text() and 1.6 <= t.get_position()[1] <= 4.2]
+    assert labels == ["2", "3", "4"], labels
+    plt.close(fig)

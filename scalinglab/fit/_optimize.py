@@ -233,6 +233,12 @@ def polish(
     if loss[0] <= found.objective:
         message = "Gauss–Newton converged" if ok[0] else "Gauss–Newton hit max_iter"
         return Optimum(theta[0], float(loss[0]), bool(ok[0]), message)
+    if ok[0] and loss[0] <= found.objective * (1 + 1e-9) + 1e-300:
+        # Gauss–Newton started at L-BFGS's point and found no lower one: that point is the
+        # bottom of the valley, whatever L-BFGS's line search said (it often stops there with
+        # "ABNORMAL" when the loss no longer changes in the last digits).
+        return Optimum(found.theta, found.objective, True,
+                       "L-BFGS's point, confirmed a minimum by Gauss–Newton")
     return found
 
 

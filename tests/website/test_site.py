@@ -40,7 +40,8 @@ VISIBLE_FRAME = """box => Array.from(box.querySelectorAll('img.widget-image'))
 
 # Pages whose sliders must move with no kernel: figures drawn ahead (scalinglab.frames).
 SLIDER_PAGES = ["chapters/00_how_to_use.html", "chapters/03_compression.html",
-                "chapters/04_power_laws.html"]
+                "chapters/04_power_laws.html", "chapters/08_compute_optimal.html",
+                "labs/01_first_scaling_law_lab.html"]
 
 
 @pytest.mark.parametrize("relative", SLIDER_PAGES)
@@ -56,10 +57,13 @@ def test_moving_a_slider_changes_the_figure_with_no_kernel(visit, relative):
     v.screenshot("slider_before_" + relative.replace("/", "_").removesuffix(".html"))
     handle = slider.locator(".noUi-handle").first
     handle.focus()
-    for _ in range(3):
-        handle.press("ArrowLeft" if relative.endswith("04_power_laws.html") else "ArrowRight")
-    v.page.wait_for_timeout(300)
-    after, value_after = box.evaluate(VISIBLE_FRAME), readout.inner_text()
+    for key in ("ArrowRight", "ArrowLeft"):  # a slider at its right end moves left
+        for _ in range(3):
+            handle.press(key)
+        v.page.wait_for_timeout(300)
+        after, value_after = box.evaluate(VISIBLE_FRAME), readout.inner_text()
+        if value_after != value_before:
+            break
     assert value_after != value_before, f"{relative}: the slider did not move"
     assert len(after) == 1 and after != before, f"{relative}: the figure did not change"
     v.screenshot("slider_after_" + relative.replace("/", "_").removesuffix(".html"))
@@ -67,14 +71,39 @@ def test_moving_a_slider_changes_the_figure_with_no_kernel(visit, relative):
     assert not v.failed, f"failed requests: {v.failed}"
 
 
-def test_pages_read_in_dark_mode_too(visit):
-    v = visit("chapters/00_how_to_use.html", color_scheme="dark")
-    v.page.wait_for_selector(".widget-slider", timeout=20_000).scroll_into_view_if_needed()
+# The corner pixel of every visible figure, as the browser decoded it: a figure with a
+# transparent background would show its black axes and labels on the dark theme's black.
+FIGURE_CORNERS = """() => Array.from(
+    document.querySelectorAll('.cell_output img, img.widget-image'))
+  .filter(img => img.offsetParent !== null && img.naturalWidth > 0).map(img => {
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0);
+    return Array.from(context.getImageData(1, 1, 1, 1).data);
+  })"""
+
+
+@pytest.mark.parametrize("relative", ["chapters/00_how_to_use.html",
+                                      "labs/01_first_scaling_law_lab.html"])
+def test_figures_read_in_dark_mode_too(visit, relative):
+    v = visit(relative, color_scheme="dark")
+    v.page.wait_for_selector(".cell_output img, img.widget-image", timeout=20_000)
+    v.page.wait_for_timeout(500)
     theme = v.page.evaluate(
         "document.documentElement.dataset.theme || document.documentElement.dataset.mode"
     )
-    v.screenshot("widget_00_how_to_use_dark")
     assert theme in {"dark", "auto"}, theme
+    background = v.page.evaluate(
+        "getComputedStyle(document.body).backgroundColor.match(/\\d+/g).slice(0, 3).map(Number)")
+    assert max(background) < 80, f"the dark theme did not apply: body background {background}"
+    corners = v.page.evaluate(FIGURE_CORNERS)
+    assert corners, f"{relative}: no figure decoded"
+    dark = [c for c in corners if c[3] < 250 or min(c[:3]) < 230]
+    assert not dark, f"{relative}: figures without an opaque light background: {dark}"
+    first = v.page.locator(".cell_output img, img.widget-image").first
+    first.scroll_into_view_if_needed()
+    v.screenshot("dark_" + relative.replace("/", "_").removesuffix(".html"))
     assert not v.outside
 
 
