@@ -28,14 +28,13 @@ this module, and the point the chapter makes. Launch:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,17 +45,18 @@ import torch.distributed as dist
 from scalinglab.data import get_batch
 from scalinglab.model import GPT, GPTConfig
 from scalinglab.profiles import resolve_device
-from scalinglab.provenance import provenance
 from scalinglab.train import (
-    LN2,
+    LossLog,
     TrainConfig,
-    autocast,
-    configure_optimizer,
+    accumulate_gradients,
+    apply_learning_rate,
+    build_model,
+    build_optimizer,
     cpu_threads,
-    eval_windows,
-    evaluate_bpb,
-    learning_rate,
+    optimizer_step,
+    prepare_tokens,
     resolve_precision,
+    run_record,
 )
 
 LAUNCH_HINT = "launch with `torchrun --nproc_per_node=N -m scalinglab.ddp ...`"
@@ -190,97 +190,42 @@ def _train_data_parallel(model_config: GPTConfig, corpus: Any, cfg: TrainConfig,
     split = BatchSplit(cfg.batch_size, world, accum_steps)
     device = resolve_device(device)
     precision = resolve_precision(cfg.precision, device)
-    train_tokens = np.asarray(corpus.train)
-    if cfg.train_bytes is not None:
-        if cfg.train_bytes > len(train_tokens):
-            raise ValueError(
-                f"train_bytes={cfg.train_bytes:,} is more than the corpus's "
-                f"{len(train_tokens):,} training bytes; load a larger corpus or ask for fewer"
-            )
-        train_tokens = train_tokens[: cfg.train_bytes]
-    if model_config.vocab_size < corpus.vocab_size:
-        raise ValueError(
-            f"model vocab_size={model_config.vocab_size} is smaller than the corpus's "
-            f"{corpus.vocab_size}; build the config with vocab_size=corpus.vocab_size"
-        )
+    data = prepare_tokens(model_config, corpus, cfg)
     T = model_config.seq_len
-    val_windows = eval_windows(corpus.val, T, cfg.eval_tokens)
-    train_windows = eval_windows(train_tokens, T, cfg.eval_tokens)
 
     # Same seed on every rank: the same initial weights and the same batch stream.
-    torch.manual_seed(cfg.seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    model = GPT(model_config).to(device)
+    model, rng = build_model(model_config, cfg.seed, device)
     step_model: torch.nn.Module = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
         step_model = DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None)
-    peak_lr = cfg.peak_lr(model_config.d_model)
-    optimizer = configure_optimizer(model, peak_lr, cfg.weight_decay, (cfg.beta1, cfg.beta2),
-                                    device)
-    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+    optimizer, peak_lr, scaler = build_optimizer(model, cfg, precision, device)
 
     tokens_per_step = split.global_batch * T
     steps = max(1, math.ceil(cfg.tokens / tokens_per_step))
-    log_every = max(1, steps // max(1, curve_points))
-    loss_curve: list[list[float]] = []
-    running = torch.zeros((), device=device)
-    since_log = 0
+    log = LossLog(steps, curve_points, tokens_per_step, peak_lr, device, digits=7)
+
+    def sum_over_ranks(running: torch.Tensor) -> int:
+        # One all-reduce per logged point, not per step.
+        if world > 1:
+            dist.all_reduce(running)
+        return world
+
     bar = tqdm(total=steps, desc=f"d{model_config.d_model}-L{model_config.n_layer} ×{world}",
                unit="step", leave=False,
                disable=(rank != 0) or (None if progress is None else not progress))
     model.train()
     t0 = time.perf_counter()
     for step in range(steps):
-        lr = learning_rate(step, steps, peak_lr, cfg.warmup_frac, cfg.min_lr_frac)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        x, y = rank_batch(train_tokens, split, T, rng, rank)
+        apply_learning_rate(optimizer, step, steps, peak_lr, cfg)
+        x, y = rank_batch(data.train, split, T, rng, rank)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        for i, (xm, ym) in enumerate(zip(x.split(split.micro_batch), y.split(split.micro_batch),
-                                         strict=True)):
-            # DDP all-reduces on the last micro-batch only; the others just accumulate.
-            last = i == accum_steps - 1
-            sync = contextlib.nullcontext() if last or world == 1 else step_model.no_sync()
-            with sync:
-                with autocast(device, precision):
-                    _, loss = step_model(xm, ym)
-                # Equal micro-batches: the mean of their means is the global batch's mean.
-                loss = loss / accum_steps
-                (scaler.scale(loss) if scaler is not None else loss).backward()
-            running += loss.detach()
-        if scaler is not None:
-            scaler.unscale_(optimizer)
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        since_log += 1
-        if since_log == log_every or step == steps - 1:
-            # One all-reduce per logged point, not per step: the mean over ranks of
-            # their mean losses is the global batch's mean loss.
-            if world > 1:
-                dist.all_reduce(running)
-            bpb = running.item() / world / since_log / LN2
-            if not math.isfinite(bpb):
-                bar.close()
-                raise RuntimeError(
-                    f"training diverged at step {step + 1}/{steps} (loss {bpb}); "
-                    f"lower the learning rate (peak was {peak_lr:.2e})"
-                )
-            loss_curve.append([(step + 1) * tokens_per_step, round(bpb, 7)])
-            bar.set_postfix(train_bpb=f"{bpb:.3f}", refresh=False)
-            running.zero_()
-            since_log = 0
-        bar.update(1)
+        accumulate_gradients(step_model, x, y, log, device=device, precision=precision,
+                             scaler=scaler, accum_steps=accum_steps)
+        optimizer_step(model, optimizer, scaler, cfg.grad_clip)
+        log.end_step(step, sum_over_ranks, bar=bar)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     train_s = time.perf_counter() - t0
@@ -288,40 +233,14 @@ def _train_data_parallel(model_config: GPTConfig, corpus: Any, cfg: TrainConfig,
 
     record = None
     if rank == 0:
-        val_bpb = evaluate_bpb(model, val_windows, device, precision)
-        train_bpb = evaluate_bpb(model, train_windows, device, precision)
-        tokens = steps * tokens_per_step
-        record = {
-            "n_params": model.n_params(non_embedding=False),
-            "n_params_non_embedding": model.n_params(non_embedding=True),
-            "tokens": tokens,
-            "flops": tokens * model.flops_per_token(),
-            "flops_per_token": model.flops_per_token(),
-            "val_bpb": val_bpb,
-            "train_bpb": train_bpb,
-            "entropy_floor_bpb": corpus.entropy_floor_bpb,
-            "corpus": corpus.name,
-            "train_bytes": len(train_tokens),
-            "val_bytes_evaluated": int(val_windows[:, 1:].numel()),
-            "profile": profile,
-            "seed": cfg.seed,
-            "model": asdict(model_config),
-            "optim": {**asdict(cfg), "peak_lr": peak_lr, "steps": steps,
-                      "warmup_steps": max(1, round(cfg.warmup_frac * steps)),
-                      "optimizer": "AdamW", "schedule": "linear warmup, cosine decay"},
-            "world_size": world,
-            "accum_steps": accum_steps,
-            "global_batch": split.global_batch,
-            "micro_batch": split.micro_batch,
-            "precision": precision,
-            "wall_s": time.perf_counter() - wall_start,
-            "train_s": train_s,
-            "tokens_per_s": tokens / train_s if train_s > 0 else None,
-            "loss_curve": loss_curve,
-            "val_curve": [[tokens, val_bpb]],
-            **provenance(device),
-            **(extra or {}),
-        }
+        record = run_record(
+            model, corpus, cfg, data, steps=steps, tokens_per_step=tokens_per_step,
+            peak_lr=peak_lr, precision=precision, device=device, loss_curve=log.curve,
+            val_curve=[], train_s=train_s, wall_start=wall_start, profile=profile,
+            fields={"world_size": world, "accum_steps": accum_steps,
+                    "global_batch": split.global_batch, "micro_batch": split.micro_batch},
+            extra=extra,
+        )
     if world > 1:
         dist.barrier()  # the other ranks wait for rank 0's evaluation before leaving the group
     return model, record

@@ -18,8 +18,9 @@ Chapter 10 and its lab. Three pieces:
   activation bytes (and peak CUDA memory on a GPU), final validation bits per
   byte, or the reason the setting was skipped on this machine.
 
-The training loop here is the one of :mod:`scalinglab.ddp` (a global batch cut
-into equal micro-batches, each loss divided by their number), so a run with
+The training loop here is built from the pieces of :mod:`scalinglab.train`, as is
+:mod:`scalinglab.ddp`'s (a global batch cut into equal micro-batches, each loss
+divided by their number), so a run with
 ``accum_steps=k`` computes the same gradients as one with ``k = 1`` up to the
 order of floating-point sums, and the two-process run of ``scalinglab.ddp`` the
 same again.
@@ -39,7 +40,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch.utils.checkpoint import checkpoint
 
@@ -48,12 +48,15 @@ from scalinglab.model import GPT, GPTConfig, unwrap
 from scalinglab.profiles import native_bf16, resolve_device
 from scalinglab.train import (
     TrainConfig,
+    accumulate_gradients,
+    apply_learning_rate,
     autocast,
-    configure_optimizer,
+    build_model,
+    build_optimizer,
     cpu_threads,
-    eval_windows,
     evaluate_bpb,
-    learning_rate,
+    optimizer_step,
+    prepare_tokens,
 )
 
 SETTINGS = ("fp32", "bf16", "fp16", "checkpointing", "accum4", "ddp2", "compile", "fp8")
@@ -312,21 +315,13 @@ def _train_setting(model_config: GPTConfig, corpus: Any, cfg: TrainConfig, preci
                          f"{accum_steps} equal micro-batches; choose a multiple of {accum_steps}")
     micro = cfg.batch_size // accum_steps
     T = model_config.seq_len
-    train_tokens = np.asarray(corpus.train)
-    val_windows = eval_windows(corpus.val, T, cfg.eval_tokens)
+    data = prepare_tokens(model_config, corpus, cfg)
 
-    torch.manual_seed(cfg.seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    model = GPT(model_config).to(device)
+    model, rng = build_model(model_config, cfg.seed, device)
     if checkpointing:
         enable_activation_checkpointing(model)
     step_model: torch.nn.Module = torch.compile(model) if compile else model
-    peak_lr = cfg.peak_lr(model_config.d_model)
-    optimizer = configure_optimizer(model, peak_lr, cfg.weight_decay, (cfg.beta1, cfg.beta2),
-                                    device)
-    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+    optimizer, peak_lr, scaler = build_optimizer(model, cfg, precision, device)
 
     # Activation memory of one micro-batch, measured before training on a batch of the
     # same shape (the count depends on shapes and dtypes only).
@@ -340,31 +335,17 @@ def _train_setting(model_config: GPTConfig, corpus: Any, cfg: TrainConfig, preci
     model.train()
     t0 = time.perf_counter()
     for step in range(steps):
-        lr = learning_rate(step, steps, peak_lr, cfg.warmup_frac, cfg.min_lr_frac)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        x, y = get_batch(train_tokens, cfg.batch_size, T, rng)
+        apply_learning_rate(optimizer, step, steps, peak_lr, cfg)
+        x, y = get_batch(data.train, cfg.batch_size, T, rng)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        for xm, ym in zip(x.split(micro), y.split(micro), strict=True):
-            with autocast(device, precision):
-                _, loss = step_model(xm, ym)
-            loss = loss / accum_steps
-            (scaler.scale(loss) if scaler is not None else loss).backward()
-        if scaler is not None:
-            scaler.unscale_(optimizer)
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        accumulate_gradients(step_model, x, y, None, device=device, precision=precision,
+                             scaler=scaler, accum_steps=accum_steps)
+        optimizer_step(model, optimizer, scaler, cfg.grad_clip)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     train_s = time.perf_counter() - t0
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
-    val_bpb = evaluate_bpb(model, val_windows, device, precision)
+    val_bpb = evaluate_bpb(model, data.val_windows, device, precision)
     tokens = steps * cfg.batch_size * T
     return model, {
         "tokens": tokens, "steps": steps, "train_s": train_s,

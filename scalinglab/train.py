@@ -175,6 +175,235 @@ def _configure_cuda() -> None:
     torch.set_float32_matmul_precision("high")
 
 
+# -- the pieces of the loop, shared by every trainer of the package ---------------------------
+# scalinglab.ddp (data parallel), scalinglab.efficiency (precisions, checkpointing) and
+# scalinglab.shrink.loop (distillation, pruning masks) train with these same pieces, so a
+# change to the recipe lands in all of them and their runs stay comparable bit for bit.
+
+# loss_fn(model, x, y) -> (loss to minimise, data cross-entropy in nats)
+LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor],
+                  tuple[torch.Tensor, torch.Tensor]]
+
+
+def cross_entropy_loss(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ordinary objective: mean next-byte cross-entropy (nats), which is also the data term."""
+    _, loss = model(x, y)
+    return loss, loss
+
+
+@dataclass
+class TrainingTokens:
+    """The bytes a run trains on and the fixed windows it is scored on."""
+
+    train: np.ndarray
+    val_windows: torch.Tensor
+    train_windows: torch.Tensor
+
+
+def prepare_tokens(model_config: GPTConfig, corpus: Any, cfg: TrainConfig) -> TrainingTokens:
+    """Check that ``model_config`` can train on ``corpus`` and cut out the run's bytes.
+
+    ``cfg.train_bytes`` keeps the first that many training bytes (a data-size
+    sweep's small datasets); validation and training bpb are measured on the
+    contiguous windows of :func:`eval_windows`, the same for every model.
+    """
+    train_tokens = np.asarray(corpus.train)
+    if cfg.train_bytes is not None:
+        if cfg.train_bytes > len(train_tokens):
+            raise ValueError(
+                f"train_bytes={cfg.train_bytes:,} is more than the corpus's "
+                f"{len(train_tokens):,} training bytes; load a larger corpus or ask for fewer"
+            )
+        train_tokens = train_tokens[: cfg.train_bytes]
+    if model_config.vocab_size < corpus.vocab_size:
+        raise ValueError(
+            f"model vocab_size={model_config.vocab_size} is smaller than the corpus's "
+            f"{corpus.vocab_size}; build the config with vocab_size=corpus.vocab_size"
+        )
+    T = model_config.seq_len
+    if len(train_tokens) < T + 1:
+        raise ValueError(f"{len(train_tokens)} training bytes hold no window of {T + 1}; "
+                         "load a larger corpus or use a shorter seq_len")
+    return TrainingTokens(train_tokens, eval_windows(corpus.val, T, cfg.eval_tokens),
+                          eval_windows(train_tokens, T, cfg.eval_tokens))
+
+
+def build_model(model_config: GPTConfig, seed: int,
+                device: torch.device) -> tuple[GPT, np.random.Generator]:
+    """The model initialised from ``seed``, and the batch generator seeded with it.
+
+    One seed fixes both the initial weights and the stream of batches, so two
+    trainers (or two ranks) given the same seed start from the same model and
+    see the same bytes in the same order.
+    """
+    _seed_everything(seed)
+    return GPT(model_config).to(device), np.random.default_rng(seed)
+
+
+def build_optimizer(model: torch.nn.Module, cfg: TrainConfig, precision: str,
+                    device: torch.device
+                    ) -> tuple[torch.optim.AdamW, float, torch.amp.GradScaler | None]:
+    """AdamW at the config's peak learning rate, and a GradScaler when training in fp16.
+
+    fp16's narrow range underflows small gradients; scaling the loss before the
+    backward pass and unscaling before the step keeps them (Micikevicius et al., 2018).
+    """
+    peak_lr = cfg.peak_lr(model.config.d_model)
+    optimizer = configure_optimizer(model, peak_lr, cfg.weight_decay, (cfg.beta1, cfg.beta2),
+                                    device)
+    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+    return optimizer, peak_lr, scaler
+
+
+def apply_learning_rate(optimizer: torch.optim.Optimizer, step: int, steps: int,
+                        peak_lr: float, cfg: TrainConfig) -> float:
+    """Set every parameter group to the schedule's rate for ``step``; return it."""
+    lr = learning_rate(step, steps, peak_lr, cfg.warmup_frac, cfg.min_lr_frac)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    return lr
+
+
+def accumulate_gradients(step_model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
+                         log: LossLog | None, *, device: torch.device, precision: str,
+                         scaler: torch.amp.GradScaler | None, accum_steps: int = 1,
+                         loss_fn: LossFn = cross_entropy_loss) -> None:
+    """Forward and backward over ``accum_steps`` equal micro-batches of the batch ``x, y``.
+
+    Each micro-batch's loss is divided by ``accum_steps``: equal micro-batches, so
+    the mean of their means is the whole batch's mean and the summed gradients
+    are the whole batch's. A model with ``no_sync`` (DistributedDataParallel)
+    all-reduces on the last micro-batch only. The data cross-entropy goes to ``log``
+    (None: not logged, as when only throughput is measured).
+    """
+    hold = getattr(step_model, "no_sync", None)
+    micro = x.size(0) // accum_steps
+    for i, (xm, ym) in enumerate(zip(x.split(micro), y.split(micro), strict=True)):
+        last = i == accum_steps - 1
+        with contextlib.nullcontext() if last or hold is None else hold():
+            with autocast(device, precision):
+                loss, data_ce = loss_fn(step_model, xm, ym)
+            if accum_steps > 1:
+                loss, data_ce = loss / accum_steps, data_ce / accum_steps
+            (scaler.scale(loss) if scaler is not None else loss).backward()
+        if log is not None:
+            log.add(data_ce)
+
+
+def optimizer_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                   scaler: torch.amp.GradScaler | None, grad_clip: float) -> None:
+    """Clip the gradients' norm at ``grad_clip`` (0: no clipping), step, and clear them.
+
+    With a GradScaler the gradients are unscaled first, so that the clipping
+    threshold means the same in fp16 as in fp32.
+    """
+    if scaler is not None:
+        scaler.unscale_(optimizer)
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    if scaler is not None:
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+class LossLog:
+    """The training loss curve: mean bits per byte over every ``log_every`` steps.
+
+    Losses are summed on the device; reading a number back every step would
+    stall a GPU. ``digits`` rounds the logged values.
+    """
+
+    def __init__(self, steps: int, curve_points: int, tokens_per_step: int, peak_lr: float,
+                 device: torch.device, digits: int = 5) -> None:
+        self.steps, self.tokens_per_step, self.peak_lr = steps, tokens_per_step, peak_lr
+        self.log_every = max(1, steps // max(1, curve_points))
+        self.digits = digits
+        self.curve: list[list[float]] = []
+        self.running = torch.zeros((), device=device)
+        self.since_log = 0
+
+    def add(self, loss: torch.Tensor) -> None:
+        self.running += loss.detach()
+
+    def end_step(self, step: int, reduce: Callable[[torch.Tensor], int] | None = None,
+                 bar: Any = None) -> float | None:
+        """Count ``step`` as done; at a logging point return the mean bpb, else None.
+
+        ``reduce`` sums ``running`` over processes and returns how many there are
+        (data parallelism: the mean over ranks of their means is the global mean).
+        ``bar``, a tqdm progress bar, advances one step and shows the logged bpb.
+        """
+        self.since_log += 1
+        if bar is not None:
+            bar.update(1)
+        if self.since_log != self.log_every and step != self.steps - 1:
+            return None
+        parts = reduce(self.running) if reduce is not None else 1
+        bpb = self.running.item() / parts / self.since_log / LN2
+        if not math.isfinite(bpb):
+            if bar is not None:
+                bar.close()
+            raise RuntimeError(
+                f"training diverged at step {step + 1}/{self.steps} (loss {bpb}); "
+                f"lower the learning rate (peak was {self.peak_lr:.2e})"
+            )
+        self.curve.append([(step + 1) * self.tokens_per_step, round(bpb, self.digits)])
+        self.running.zero_()
+        self.since_log = 0
+        if bar is not None:
+            bar.set_postfix(train_bpb=f"{bpb:.3f}")
+        return bpb
+
+
+def run_record(model: GPT, corpus: Any, cfg: TrainConfig, data: TrainingTokens, *,
+               steps: int, tokens_per_step: int, peak_lr: float, precision: str,
+               device: torch.device, loss_curve: list, val_curve: list, train_s: float,
+               wall_start: float, profile: str | None, fields: dict | None = None,
+               extra: dict | None = None) -> dict:
+    """Score the trained model on the fixed windows and assemble its run record.
+
+    ``fields`` are a trainer's own entries (compiled, world_size, ...); ``extra``
+    goes in last, so a sweep's keys (grid, run_key) are never overwritten.
+    """
+    val_bpb = evaluate_bpb(model, data.val_windows, device, precision)
+    train_bpb = evaluate_bpb(model, data.train_windows, device, precision)
+    tokens = steps * tokens_per_step
+    val_curve.append([tokens, val_bpb])
+    return {
+        "n_params": model.n_params(non_embedding=False),
+        "n_params_non_embedding": model.n_params(non_embedding=True),
+        "tokens": tokens,
+        "flops": tokens * model.flops_per_token(),
+        "flops_per_token": model.flops_per_token(),
+        "val_bpb": val_bpb,
+        "val_bpb_best": min(v for _, v in val_curve),
+        "train_bpb": train_bpb,
+        "entropy_floor_bpb": corpus.entropy_floor_bpb,
+        "corpus": corpus.name,
+        "train_bytes": len(data.train),
+        "val_bytes_evaluated": int(data.val_windows[:, 1:].numel()),
+        "profile": profile,
+        "seed": cfg.seed,
+        "model": asdict(model.config),
+        "optim": {**asdict(cfg), "peak_lr": peak_lr, "steps": steps,
+                  "warmup_steps": max(1, round(cfg.warmup_frac * steps)),
+                  "optimizer": "AdamW", "schedule": "linear warmup, cosine decay"},
+        "precision": precision,
+        **(fields or {}),
+        "wall_s": time.perf_counter() - wall_start,
+        "train_s": train_s,
+        "tokens_per_s": tokens / train_s if train_s > 0 else None,
+        "loss_curve": loss_curve,
+        "val_curve": val_curve,
+        **provenance(device),
+        **(extra or {}),
+    }
+
+
 def _train_model(
     model_config: GPTConfig,
     corpus: Any,
@@ -198,45 +427,21 @@ def _train_model(
     if device.type == "cuda":
         _configure_cuda()
 
-    train_tokens = np.asarray(corpus.train)
-    if cfg.train_bytes is not None:
-        if cfg.train_bytes > len(train_tokens):
-            raise ValueError(
-                f"train_bytes={cfg.train_bytes:,} is more than the corpus's "
-                f"{len(train_tokens):,} training bytes; load a larger corpus or ask for fewer"
-            )
-        train_tokens = train_tokens[: cfg.train_bytes]
-    if model_config.vocab_size < corpus.vocab_size:
-        raise ValueError(
-            f"model vocab_size={model_config.vocab_size} is smaller than the corpus's "
-            f"{corpus.vocab_size}; build the config with vocab_size=corpus.vocab_size"
-        )
+    data = prepare_tokens(model_config, corpus, cfg)
     T = model_config.seq_len
-    if len(train_tokens) < T + 1:
-        raise ValueError(f"{len(train_tokens)} training bytes hold no window of {T + 1}")
-    val_windows = eval_windows(corpus.val, T, cfg.eval_tokens)
-    train_windows = eval_windows(train_tokens, T, cfg.eval_tokens)
 
-    _seed_everything(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
-    model = GPT(model_config).to(device)
+    model, rng = build_model(model_config, cfg.seed, device)
     step_model = model
     compiled = bool(compile and device.type == "cuda")
     if compiled:
         step_model = torch.compile(model)
-    peak_lr = cfg.peak_lr(model_config.d_model)
-    optimizer = configure_optimizer(model, peak_lr, cfg.weight_decay, (cfg.beta1, cfg.beta2),
-                                    device)
-    scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+    optimizer, peak_lr, scaler = build_optimizer(model, cfg, precision, device)
 
     tokens_per_step = cfg.batch_size * T
     steps = max(1, math.ceil(cfg.tokens / tokens_per_step))
-    log_every = max(1, steps // max(1, curve_points))
+    log = LossLog(steps, curve_points, tokens_per_step, peak_lr, device)
     eval_at = {round(steps * (i + 1) / (eval_points + 1)) for i in range(eval_points)}
-    loss_curve: list[list[float]] = []
     val_curve: list[list[float]] = []
-    running = torch.zeros((), device=device)
-    since_log = 0
     train_s = 0.0
     # Throughput is also timed after the first fifth of the steps, which hold the one-off
     # costs (torch.compile, allocator warm-up) that a longer run would amortise.
@@ -246,44 +451,15 @@ def _train_model(
     model.train()
     t0 = time.perf_counter()
     for step in range(steps):
-        lr = learning_rate(step, steps, peak_lr, cfg.warmup_frac, cfg.min_lr_frac)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        x, y = get_batch(train_tokens, cfg.batch_size, T, rng)
+        apply_learning_rate(optimizer, step, steps, peak_lr, cfg)
+        x, y = get_batch(data.train, cfg.batch_size, T, rng)
         if batch_transform is not None:  # e.g. input noise (chapter 7); targets stay clean
             x = batch_transform(x)
         x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
-        with autocast(device, precision):
-            _, loss = step_model(x, y)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimizer)
-        else:
-            loss.backward()
-        if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        if scaler is not None:
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        # Accumulate on the device; reading a number back every step would stall a GPU.
-        running += loss.detach()
-        since_log += 1
-        if since_log == log_every or step == steps - 1:
-            bpb = running.item() / since_log / LN2
-            if not math.isfinite(bpb):
-                bar.close()
-                raise RuntimeError(
-                    f"training diverged at step {step + 1}/{steps} (loss {bpb}); "
-                    f"lower the learning rate (peak was {peak_lr:.2e})"
-                )
-            loss_curve.append([(step + 1) * tokens_per_step, round(bpb, 5)])
-            bar.set_postfix(train_bpb=f"{bpb:.3f}", refresh=False)
-            running.zero_()
-            since_log = 0
-        bar.update(1)
+        accumulate_gradients(step_model, x, y, log, device=device, precision=precision,
+                             scaler=scaler)
+        optimizer_step(model, optimizer, scaler, cfg.grad_clip)
+        log.end_step(step, bar=bar)
         if step + 1 == steady_from:
             if device.type == "cuda":
                 torch.cuda.synchronize()
@@ -291,48 +467,23 @@ def _train_model(
         if step + 1 in eval_at:
             train_s += time.perf_counter() - t0
             val_curve.append([(step + 1) * tokens_per_step,
-                              evaluate_bpb(model, val_windows, device, precision)])
+                              evaluate_bpb(model, data.val_windows, device, precision)])
             t0 = time.perf_counter()
     if device.type == "cuda":
         torch.cuda.synchronize()
     train_s += time.perf_counter() - t0
     bar.close()
 
-    val_bpb = evaluate_bpb(model, val_windows, device, precision)
-    train_bpb = evaluate_bpb(model, train_windows, device, precision)
-    tokens = steps * tokens_per_step
-    val_curve.append([tokens, val_bpb])
-    record = {
-        "n_params": model.n_params(non_embedding=False),
-        "n_params_non_embedding": model.n_params(non_embedding=True),
-        "tokens": tokens,
-        "flops": tokens * model.flops_per_token(),
-        "flops_per_token": model.flops_per_token(),
-        "val_bpb": val_bpb,
-        "val_bpb_best": min(v for _, v in val_curve),
-        "train_bpb": train_bpb,
-        "entropy_floor_bpb": corpus.entropy_floor_bpb,
-        "corpus": corpus.name,
-        "train_bytes": len(train_tokens),
-        "val_bytes_evaluated": int(val_windows[:, 1:].numel()),
-        "profile": profile,
-        "seed": cfg.seed,
-        "model": asdict(model_config),
-        "optim": {**asdict(cfg), "peak_lr": peak_lr, "steps": steps,
-                  "warmup_steps": max(1, round(cfg.warmup_frac * steps)),
-                  "optimizer": "AdamW", "schedule": "linear warmup, cosine decay"},
-        "precision": precision,
-        "compiled": compiled,
-        "wall_s": time.perf_counter() - wall_start,
-        "train_s": train_s,
-        "tokens_per_s": tokens / train_s if train_s > 0 else None,
-        "tokens_per_s_steady": ((steps - steady_from) * tokens_per_step / (train_s - steady_mark)
-                                if train_s > steady_mark else None),
-        "loss_curve": loss_curve,
-        "val_curve": val_curve,
-        **provenance(device),
-        **(extra or {}),
-    }
+    steady_tokens = (steps - steady_from) * tokens_per_step
+    record = run_record(
+        model, corpus, cfg, data, steps=steps, tokens_per_step=tokens_per_step,
+        peak_lr=peak_lr, precision=precision, device=device, loss_curve=log.curve,
+        val_curve=val_curve, train_s=train_s, wall_start=wall_start, profile=profile,
+        fields={"compiled": compiled,
+                "tokens_per_s_steady": (steady_tokens / (train_s - steady_mark)
+                                        if train_s > steady_mark else None)},
+        extra=extra,
+    )
     return model, record
 
 
