@@ -44,7 +44,7 @@ def is_current(nb: nbformat.NotebookNode, profile: str) -> bool:
     return record.get("profile") == profile and record.get("code_sha256") == code_hash(nb)
 
 
-def _record(path: Path, profile: str, wall_s: float) -> None:
+def _record(path: Path, profile: str, wall_s: float, run_times: Path | None = None) -> None:
     """Store the run time under the notebook's path from the repository root."""
     from scalinglab.profiles import get_profile, resolve_device
     from scalinglab.provenance import device_name, git_commit
@@ -56,12 +56,13 @@ def _record(path: Path, profile: str, wall_s: float) -> None:
     except ValueError:
         name = path.name
     device = device_name(resolve_device(get_profile(profile).device))
-    record_run_time(name, profile, wall_s, device, commit=git_commit())
+    record_run_time(name, profile, wall_s, device, commit=git_commit(), path=run_times)
 
 
-def execute(path: Path, profile: str, timeout_s: int, write: bool = True) -> float:
-    """Run ``path`` top to bottom under ``profile``; record its run time; keep its outputs
-    unless ``write`` is False."""
+def execute(path: Path, profile: str, timeout_s: int, write: bool = True,
+            run_times: Path | None = None) -> float:
+    """Run ``path`` top to bottom under ``profile``; record its run time (in ``run_times``,
+    default the package's run_times.json); keep its outputs unless ``write`` is False."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     client = NotebookClient(
@@ -73,7 +74,7 @@ def execute(path: Path, profile: str, timeout_s: int, write: bool = True) -> flo
     )
     client.execute()
     wall_s = time.perf_counter() - start
-    _record(path, profile, wall_s)
+    _record(path, profile, wall_s, run_times)
     if not write:
         return wall_s
     nb.metadata.setdefault("scalinglab", {})["execution"] = {
@@ -92,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", required=True)
     parser.add_argument("--force", action="store_true", help="re-run even unchanged notebooks")
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--run-times", type=Path, default=None,
+                        help="record run times here (default: scalinglab/reference/run_times.json)")
     parser.add_argument("--measure", action="store_true",
                         help="only time the notebooks (run_times.json); keep their outputs")
     args = parser.parse_args(argv)
@@ -107,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  unchanged  {path}")
             continue
         print(f"  running    {path} (profile {args.profile}) ...", flush=True)
-        wall_s = execute(path, args.profile, args.timeout, write=not args.measure)
+        wall_s = execute(path, args.profile, args.timeout, write=not args.measure,
+                         run_times=args.run_times)
         print(f"  done       {path} in {wall_s:.1f} s", flush=True)
     return 0
 

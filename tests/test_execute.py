@@ -25,14 +25,15 @@ def _notebook(path: Path, source: str) -> Path:
 
 def test_execute_records_profile_and_skips_unchanged(tmp_path, capsys):
     path = _notebook(tmp_path / "a.ipynb", "print(6 * 7)")
-    book_execute.main([str(tmp_path), "--profile", "tiny"])
+    run_times = tmp_path / "run_times.json"
+    book_execute.main([str(tmp_path), "--profile", "tiny", "--run-times", str(run_times)])
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[0].outputs[0]["text"].strip() == "42"
     execution = nb.metadata["scalinglab"]["execution"]
     assert execution["profile"] == "tiny"
     assert execution["code_sha256"] == book_execute.code_hash(nb)
 
-    book_execute.main([str(tmp_path), "--profile", "tiny"])
+    book_execute.main([str(tmp_path), "--profile", "tiny", "--run-times", str(run_times)])
     assert "unchanged" in capsys.readouterr().out
     assert book_execute.is_current(nbformat.read(path, as_version=4), "tiny")
     assert not book_execute.is_current(nbformat.read(path, as_version=4), "cpu")
@@ -42,6 +43,19 @@ def test_a_failing_notebook_leaves_the_committed_version_intact(tmp_path):
     path = _notebook(tmp_path / "b.ipynb", "raise RuntimeError('boom')")
     before = path.read_bytes()
     with pytest.raises(Exception, match="boom"):
-        book_execute.main([str(tmp_path), "--profile", "tiny"])
+        book_execute.main([str(tmp_path), "--profile", "tiny",
+                           "--run-times", str(tmp_path / "run_times.json")])
     assert path.read_bytes() == before
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_run_times_are_recorded_and_measure_keeps_the_outputs(tmp_path):
+    from scalinglab.runtimes import load_run_times
+
+    path = _notebook(tmp_path / "c.ipynb", "print(6 * 7)")
+    before = path.read_bytes()
+    run_times = tmp_path / "run_times.json"
+    book_execute.main([str(path), "--profile", "cpu", "--measure", "--run-times", str(run_times)])
+    assert path.read_bytes() == before          # --measure only times the notebook
+    entry = load_run_times(run_times)["c.ipynb"]["cpu"]
+    assert entry["wall_s"] > 0 and entry["device"].startswith("cpu")
