@@ -70,6 +70,7 @@ execute: $(INSTALLED)  ## Re-run changed notebooks in place under PROFILE=... (d
 
 measure: $(INSTALLED)  ## Time the labs under PROFILE=... into run_times.json, keeping their outputs
 	SCALINGLAB_PROFILE=$(PROFILE) MPLBACKEND=Agg $(BIN)/python book/execute.py --profile $(PROFILE) --measure labs
+	$(BIN)/python book/execute.py --profile $(PROFILE) --refresh-run-times labs
 
 check-site: book  ## Open the built site in headless Chromium: math, widgets, no outside requests
 	@command -v chromium >/dev/null 2>&1 || { \

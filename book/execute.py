@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import hashlib
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -87,6 +88,34 @@ def execute(path: Path, profile: str, timeout_s: int, write: bool = True,
     return wall_s
 
 
+RUN_TIME_CALL = re.compile(r'print\(run_time_table\("([^"]+)"\)\)')
+
+
+def refresh_run_time_outputs(path: Path, run_times: Path | None = None) -> bool:
+    """Rewrite the printed run-time table of a lab's first cells with today's measurements.
+
+    The table is printed when the lab runs, so a measurement made later (``--measure``)
+    would otherwise show only after the next full run. The new output is exactly what the
+    cell prints now; nothing else in the notebook changes. Returns whether it changed.
+    """
+    from scalinglab.runtimes import run_time_table
+
+    nb = nbformat.read(path, as_version=4)
+    changed = False
+    for cell in nb.cells:
+        match = RUN_TIME_CALL.search(cell.source) if cell.cell_type == "code" else None
+        if not match:
+            continue
+        text = run_time_table(match.group(1), path=run_times) + "\n"
+        streams = [o for o in cell.get("outputs", []) if o.get("output_type") == "stream"]
+        if len(streams) == 1 and streams[0].get("text") != text:
+            streams[0]["text"] = text
+            changed = True
+    if changed:
+        write_atomic(path, nbformat.writes(nb).encode("utf-8"))
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path, help="notebooks, or folders of them")
@@ -95,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
     parser.add_argument("--run-times", type=Path, default=None,
                         help="record run times here (default: scalinglab/reference/run_times.json)")
+    parser.add_argument("--refresh-run-times", action="store_true",
+                        help="only rewrite each lab's printed run-time table (no execution)")
     parser.add_argument("--measure", action="store_true",
                         help="only time the notebooks (run_times.json); keep their outputs")
     args = parser.parse_args(argv)
@@ -104,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such notebook or folder: {', '.join(missing)}")
     notebooks = sorted(p for arg in args.paths
                        for p in (arg.glob("*.ipynb") if arg.is_dir() else [arg]))
+    if args.refresh_run_times:
+        for path in notebooks:
+            if refresh_run_time_outputs(path, args.run_times):
+                print(f"  refreshed  {path}")
+        return 0
     for path in notebooks:
         nb = nbformat.read(path, as_version=4)
         if not (args.force or args.measure) and is_current(nb, args.profile):

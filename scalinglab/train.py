@@ -355,7 +355,9 @@ class LossLog:
         self.running.zero_()
         self.since_log = 0
         if bar is not None:
-            bar.set_postfix(train_bpb=f"{bpb:.3f}")
+            # no forced redraw: in Jupyter each one is a message, and a flood of them can
+            # overflow the kernel's output queue (the bar redraws on its own clock)
+            bar.set_postfix(train_bpb=f"{bpb:.3f}", refresh=False)
         return bpb
 
 

@@ -59,3 +59,25 @@ def test_run_times_are_recorded_and_measure_keeps_the_outputs(tmp_path):
     assert path.read_bytes() == before          # --measure only times the notebook
     entry = load_run_times(run_times)["c.ipynb"]["cpu"]
     assert entry["wall_s"] > 0 and entry["device"].startswith("cpu")
+
+
+def test_refresh_rewrites_only_the_printed_run_time_table(tmp_path):
+    from nbformat.v4 import new_output
+
+    from scalinglab.runtimes import record_run_time, run_time_table
+
+    run_times = tmp_path / "run_times.json"
+    record_run_time("labs/x_lab.ipynb", "cpu", 390.0, "cpu: X, 1 thread", path=run_times)
+    cell = new_code_cell('print(run_time_table("labs/x_lab.ipynb"))',
+                         outputs=[new_output("stream", name="stdout", text="stale\n")])
+    other = new_code_cell("print(1)", outputs=[new_output("stream", name="stdout", text="1\n")])
+    nb = new_notebook(cells=[cell, other])
+    path = tmp_path / "x_lab.ipynb"
+    nbformat.write(nb, path)
+    book_execute.main([str(path), "--profile", "tiny", "--refresh-run-times",
+                       "--run-times", str(run_times)])
+    after = nbformat.read(path, as_version=4)
+    assert after.cells[0].outputs[0]["text"] == run_time_table("labs/x_lab.ipynb",
+                                                              path=run_times) + "\n"
+    assert "6.5 min" in after.cells[0].outputs[0]["text"]
+    assert after.cells[1].outputs[0]["text"] == "1\n"
