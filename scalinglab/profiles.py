@@ -58,7 +58,8 @@ class Profile:
     ``data_size_tokens`` tokens drawn from only ``data_sizes[j]`` distinct
     training bytes (so small sets repeat); the IsoFLOP family trains every size
     in ``isoflop_sizes`` at each budget C, on C / flops_per_token tokens, keeping
-    the runs of at least 50 steps and at most ``isoflop_max_tokens`` tokens.
+    the runs of at least 50 steps, at least one token per non-embedding
+    parameter and at most ``isoflop_max_tokens`` tokens.
     """
 
     name: str
@@ -157,9 +158,11 @@ TINY = Profile(
     data_size_model="d32-L2",
     data_sizes=(2_048, 4_096, 8_192, 16_384, 32_768),
     data_size_tokens=307_200,
-    isoflop_budgets=(5e9, 1.5e10, 4.5e10),
+    # Budgets where each curve has a clear minimum inside its sizes (measured: at 5e9 and
+    # 1e10 FLOPs d8 and d12 tie within 0.003 bits/byte, too flat to place a minimum).
+    isoflop_budgets=(1.5e10, 4.5e10, 1e11),
     isoflop_sizes=("d8-L2", "d12-L2", "d16-L2", "d24-L2", "d32-L2", "d48-L3"),
-    isoflop_max_tokens=2_000_000,
+    isoflop_max_tokens=2_500_000,
     eval_tokens=32_768,
     train_bytes=1_000_000,
     val_bytes=65_536,
@@ -187,7 +190,11 @@ CPU = Profile(
     data_size_tokens=2_097_152,
     isoflop_budgets=(1e11, 3e11, 1e12),
     isoflop_sizes=("d16-L2", "d24-L2", "d32-L2", "d48-L3", "d64-L3", "d96-L4", "d128-L4"),
-    isoflop_max_tokens=6_000_000,
+    # Up to 20M tokens so that d24 and d16 (9.5M and 19M) bracket the 1e12 minimum from
+    # the left (measured: d24 ends within 0.005 bits/byte of the best, d32, so d24 alone
+    # could come out best on another machine and put the minimum at the grid's edge). The
+    # 4M training bytes then repeat up to 5 times, harmless for models this small.
+    isoflop_max_tokens=20_000_000,
     eval_tokens=131_072,
     train_bytes=4_000_000,
     val_bytes=262_144,
@@ -196,6 +203,7 @@ CPU = Profile(
 _GPU_SIZES = (ModelSize(64, 2, 2), ModelSize(128, 2, 4), ModelSize(128, 4, 4),
               ModelSize(192, 4, 6), ModelSize(256, 4, 8), ModelSize(384, 6, 6),
               ModelSize(512, 8, 8))
+_D320 = ModelSize(320, 5, 5)  # between d256-L4 and d384-L6, for the IsoFLOP grids
 _RICH_SOURCE = (("vocab_size", 32), ("order", 3), ("concentrations", (32.0, 16.0, 8.0)))
 
 COLAB = Profile(
@@ -212,10 +220,11 @@ COLAB = Profile(
     data_sizes=(500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000),
     data_size_tokens=16_000_000,
     isoflop_budgets=(3e13, 1e14, 3e14),
-    isoflop_sizes=("d64-L2", "d128-L2", "d128-L4", "d192-L4", "d256-L4", "d384-L6"),
+    isoflop_sizes=("d64-L2", "d128-L2", "d128-L4", "d192-L4", "d256-L4", "d320-L5", "d384-L6"),
     isoflop_max_tokens=60_000_000,
     eval_tokens=524_288,
     synthetic_options=_RICH_SOURCE,
+    extra_sizes=(_D320,),
     train_bytes=20_000_000,
     val_bytes=1_048_576,
     est_max_tokens_per_s=4.0e5,
@@ -237,11 +246,15 @@ GPU = Profile(
     data_size_model="d384-L6",
     data_sizes=(1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000, 32_000_000),
     data_size_tokens=32_000_000,
-    isoflop_budgets=(2e14, 6e14, 2e15),
-    isoflop_sizes=("d64-L2", "d128-L2", "d128-L4", "d192-L4", "d256-L4", "d384-L6", "d512-L8"),
+    # Budgets low enough that every one keeps four or more sizes from about 2 to over 100
+    # tokens per parameter (the cpu profile's optima lie at 80-120) within the token cap.
+    isoflop_budgets=(5e13, 1.5e14, 5e14),
+    isoflop_sizes=("d64-L2", "d96-L3", "d128-L2", "d128-L4", "d192-L4", "d256-L4", "d320-L5",
+                   "d384-L6"),
     isoflop_max_tokens=120_000_000,
     eval_tokens=1_048_576,
     synthetic_options=_RICH_SOURCE,
+    extra_sizes=(ModelSize(96, 3, 3), _D320),
     train_bytes=64_000_000,
     val_bytes=2_097_152,
     compile=True,

@@ -24,7 +24,7 @@ from scalinglab.sweep import (
     run_key,
     sweep,
 )
-from scalinglab.sweep.grids import MIN_STEPS, flops_per_token
+from scalinglab.sweep.grids import MIN_STEPS, flops_per_token, non_embedding_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,7 @@ MICRO = dataclasses.replace(
     TINY, name="tiny", batch_size=4, model_sizes=(ModelSize(8, 1, 2), ModelSize(16, 1, 2),
                                                   ModelSize(16, 2, 2)),
     model_size_tokens=(4_096, 4_096, 4_096), data_size_model="d8-L1",
-    data_sizes=(1_024, 4_096), data_size_tokens=4_096, isoflop_budgets=(3e8,),
+    data_sizes=(1_024, 4_096), data_size_tokens=4_096, isoflop_budgets=(6e8,),
     isoflop_sizes=("d8-L1", "d16-L1", "d16-L2"), isoflop_max_tokens=10**6, eval_tokens=1_024,
     train_bytes=20_000, val_bytes=4_096,
 )
@@ -104,8 +104,24 @@ def test_tiny_grids():
         flops = p.tokens * flops_per_token(p.size, TINY.seq_len)
         assert abs(flops - p.flops_budget) <= step * flops_per_token(p.size, TINY.seq_len) / 2
         assert p.tokens // step >= MIN_STEPS
+        assert p.tokens >= non_embedding_params(p.size)
     with pytest.raises(ValueError, match="choose one of model-size, data-size, isoflop"):
         grid_points(TINY, "width")
+
+
+def test_isoflop_grid_drops_models_that_see_fewer_tokens_than_parameters():
+    """Such a run has barely begun to learn; on the right arm it misplaces the parabola."""
+    big = ModelSize(64, 3, 4)  # 150K non-embedding parameters
+    profile = dataclasses.replace(MICRO, extra_sizes=(big,), isoflop_budgets=(6e8, 6e10),
+                                  isoflop_sizes=("d8-L1", "d16-L1", "d64-L3"),
+                                  isoflop_max_tokens=10**8)
+    assert non_embedding_params(big) == 12 * 3 * 64 * 64 + 3 * 13 * 64 + 2 * 64
+    kept = {(p.flops_budget, p.size.name) for p in grid_points(profile, "isoflop")}
+    # At 6e10 FLOPs d64-L3 would take 500 steps (enough) but see only 64K tokens (too few).
+    assert (6e8, "d64-L3") not in kept and (6e10, "d64-L3") not in kept
+    assert {(6e8, "d8-L1"), (6e8, "d16-L1"), (6e10, "d16-L1")} <= kept
+    wider = dataclasses.replace(profile, isoflop_budgets=(6e11,))
+    assert "d64-L3" in {p.size.name for p in grid_points(wider, "isoflop")}
 
 
 def test_run_key_covers_what_decides_the_outcome():
@@ -129,9 +145,9 @@ def test_sweep_writes_records_and_a_rerun_trains_nothing(tmp_path, monkeypatch):
     records = sweep("isoflop", profile=MICRO, out=out, progress=False)
     assert [r["size"] for r in records] == ["d8-L1", "d16-L1", "d16-L2"]
     for r in records:
-        assert r["grid"] == "isoflop" and r["flops_budget"] == 3e8 and r["profile"] == "tiny"
+        assert r["grid"] == "isoflop" and r["flops_budget"] == 6e8 and r["profile"] == "tiny"
         assert r["corpus"] == "synthetic" and r["entropy_floor_bpb"] > 1
-        assert abs(r["flops"] / 3e8 - 1) < 0.2
+        assert abs(r["flops"] / 6e8 - 1) < 0.2
     monkeypatch.setattr(runner, "train", lambda *a, **k: pytest.fail("retrained a run"))
     again = sweep("isoflop", profile=MICRO, out=out, progress=False)
     assert [r["run_key"] for r in again] == [r["run_key"] for r in records]

@@ -28,6 +28,11 @@ from scalinglab.train import TrainConfig
 
 GRIDS = ("model-size", "data-size", "isoflop")
 MIN_STEPS = 50  # an IsoFLOP point with fewer optimiser steps than this says nothing; drop it
+# An IsoFLOP point whose model sees fewer tokens than it has (non-embedding) parameters has
+# barely begun to learn: its loss sits far up the curve's right arm, and a parabola drawn
+# through it misplaces the minimum (measured on the cpu grid: with d96/d128 at 0.3-0.8 tokens
+# per parameter, the 1e12 parabola's lowest loss fell below the entropy floor).
+MIN_TOKENS_PER_PARAM = 1.0
 DATA_SIZE_EVAL_POINTS = 8  # validation points along a data-size run, for early stopping
 
 
@@ -42,6 +47,13 @@ def flops_per_token(size: ModelSize, seq_len: int) -> float:
     """Training FLOPs per token of ``size`` (built on the meta device: no memory, no time)."""
     with torch.device("meta"):
         return GPT(size.config(vocab_size=2, seq_len=seq_len)).flops_per_token()
+
+
+@functools.lru_cache(maxsize=256)
+def non_embedding_params(size: ModelSize) -> int:
+    """Kaplan's N of ``size``: it does not depend on the vocabulary or the context length."""
+    with torch.device("meta"):
+        return GPT(size.config(vocab_size=2, seq_len=1)).n_params(non_embedding=True)
 
 
 @dataclass(frozen=True)
@@ -72,11 +84,13 @@ def grid_points(profile: Profile, grid: str) -> list[GridPoint]:
         for name in profile.isoflop_sizes:
             size = profile.size(name)
             steps = round(budget / flops_per_token(size, profile.seq_len) / tokens_per_step)
-            # Too few steps teaches nothing; too many tokens means a model far too small
-            # for the budget, far left of the minimum the curve is drawn to find.
-            if MIN_STEPS <= steps and steps * tokens_per_step <= profile.isoflop_max_tokens:
-                points.append(GridPoint(grid, size, steps * tokens_per_step,
-                                        flops_budget=budget))
+            tokens = steps * tokens_per_step
+            # Too few steps or tokens per parameter teaches nothing (far right of the
+            # minimum the curve is drawn to find); too many tokens means a model far too
+            # small for the budget, far left of it.
+            if (MIN_STEPS <= steps and tokens <= profile.isoflop_max_tokens
+                    and tokens >= MIN_TOKENS_PER_PARAM * non_embedding_params(size)):
+                points.append(GridPoint(grid, size, tokens, flops_budget=budget))
     return points
 
 
