@@ -9,7 +9,7 @@ fitted law says which split of a budget C gives the lowest loss:
   ``optimal_allocation`` does the algebra, this module only calls it;
 * IsoFLOP minima (:func:`scalinglab.fit.fit_isoflop`, approach 2): the power
   laws N_opt ∝ C^a and D_opt ∝ C^b through the minima;
-* Kaplan et al. (2020, §6.1): N_opt ≈ 1.3·10⁹·(C / PF-day)^0.73 non-embedding
+* Kaplan et al. (2020, §6.1 and table 6): N_opt ≈ 1.3·10⁹·(C / PF-day)^0.73 non-embedding
   parameters, with D = C / (6N).
 
 :func:`allocation` puts the three behind one call; :func:`counting_shift` refits
@@ -34,7 +34,8 @@ from scalinglab.fit.chinchilla import FLOPS_PER_PARAM_TOKEN
 from scalinglab.plots import PALETTE
 
 PF_DAY_FLOPS = 1e15 * 86400.0  # one petaFLOP/s sustained for a day
-# Kaplan et al. (2020), §6.1: N_opt(C_min) ≈ 1.3·10⁹ (C_min / PF-day)^0.73, non-embedding.
+# Kaplan et al. (2020), §6.1 and table 6: N_opt(C_min) ≈ 1.3·10⁹ (C_min / PF-day)^0.73,
+# non-embedding parameters.
 KAPLAN_ALLOCATION = {"coefficient": 1.3e9, "exponent": 0.73}
 
 

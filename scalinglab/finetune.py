@@ -153,6 +153,21 @@ def pretraining_corpus(chunk: int = 4096, stdlib_share: float = 0.5) -> Corpus:
                   "split as its own")
 
 
+def snippet_capacity(length: int, split: str = "train") -> int:
+    """The most snippets of ``length`` bytes :func:`snippet_dataset` can cut from ``split``.
+
+    The test side is small (pydocs keeps 37 KB for validation), so a profile with long
+    contexts gets fewer test snippets; a lab asks for ``min(wanted, snippet_capacity(...))``.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    slots = []
+    for name in ("pydocs", "stdlib"):
+        corpus = load_corpus(name)
+        slots.append(len(corpus.train if split == "train" else corpus.val) // length)
+    return 2 * min(slots)
+
+
 def snippet_dataset(n: int, length: int, split: str = "train",
                     seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` snippets of ``length`` bytes (n/2 prose labelled 0, n/2 code labelled 1), shuffled.
@@ -173,7 +188,11 @@ def snippet_dataset(n: int, length: int, split: str = "train",
         data = np.asarray(corpus.train if split == "train" else corpus.val)
         slots = len(data) // length
         if slots < n // 2:
-            raise ValueError(f"{name} {split} holds only {slots} snippets of {length} bytes")
+            raise ValueError(
+                f"{name} {split} holds only {slots} snippets of {length} bytes, so at most "
+                f"{snippet_capacity(length, split)} balanced ones; ask for fewer "
+                "(min(n, snippet_capacity(length, split))) or shorter snippets"
+            )
         starts = rng.choice(slots, n // 2, replace=False) * length
         xs.append(data[starts[:, None] + np.arange(length)])
         ys.append(np.full(n // 2, label))

@@ -13,6 +13,7 @@ from scalinglab.finetune import (
     generate,
     hidden_states,
     sample_next,
+    snippet_capacity,
     snippet_dataset,
 )
 from scalinglab.model import GPT, GPTConfig
@@ -106,3 +107,14 @@ def test_fine_tune_learns_and_leaves_the_body_alone():
     frozen = fine_tune(body, x, y, FineTuneConfig(steps=5), freeze_body=True, pool="last")
     assert all(torch.equal(before[k], v) for k, v in frozen.body.state_dict().items())
     assert isinstance(frozen, Classifier)
+
+
+def test_snippet_capacity_is_what_snippet_dataset_can_cut():
+    """The validation side is small: a profile with long contexts must ask for fewer."""
+    cap = snippet_capacity(256, "test")
+    assert cap % 2 == 0 and 100 < cap < 1000
+    x, y = snippet_dataset(cap, 256, "test", seed=0)
+    assert x.shape == (cap, 256) and int(y.sum()) == cap // 2
+    with pytest.raises(ValueError, match=f"at most {cap} balanced ones; ask for fewer"):
+        snippet_dataset(cap + 2, 256, "test", seed=0)
+    assert snippet_capacity(64, "train") > snippet_capacity(64, "test")

@@ -10,6 +10,7 @@ from scalinglab.shrink.compare import (
     Row,
     direct_curve,
     format_rows,
+    plot_against_direct,
     quantization_check,
     quantize_per_tensor,
     shrink_all,
@@ -43,6 +44,31 @@ def test_curve_passes_through_points_and_follows_the_law_outside():
     np.testing.assert_allclose(curve.bpb_at([2000, 32000]), [3.5, 1.625])
     assert curve.margin(8000, 1.9) > 0 and curve.margin(8000, 2.1) < 0
     assert list(curve.inside([5000, 20000])) == [True, False]
+
+
+def test_plot_against_direct_draws_every_model_and_clips_the_damaged_one():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curve = direct_curve(_records(), profile="cpu")
+    rows = [Row("float32", 8000, 1.9), Row("int8", 2000, 1.91), Row("int2", 1000, 9.0)]
+    fig = plot_against_direct(rows, curve, floor=1.5, trained="trained now, tiny",
+                              also=("gpu", _records()))
+    ax = fig.axes[0]
+    stars = [line for line in ax.lines if line.get_marker() == "*"]
+    assert [line.get_label() for line in stars] == [
+        "float32 (trained now, tiny)", "int8 (trained now, tiny)", "int2 (trained now, tiny)"]
+    top = curve.val_bpb.max() + 0.15
+    assert stars[2].get_ydata()[0] == top <= ax.get_ylim()[1]  # drawn at the edge, not at 9
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "trained directly, reference (cpu)" in labels
+    assert "trained directly, reference (gpu)" in labels and "entropy floor" in labels
+    squares = [line for line in ax.lines if line.get_marker() == "s"]
+    np.testing.assert_allclose(squares[0].get_xdata(), [8000, 4000, 16000])
+    assert ax.get_xscale() == "log" and ax.get_ylim()[0] < 1.5
+    plt.close(fig)
 
 
 def test_curve_rejects_a_loss_below_the_floor():

@@ -195,3 +195,44 @@ def format_rows(rows: list[Row], curve: DirectCurve | None = None) -> str:
     if curve is not None:
         lines.append("curve: directly trained loss at that size; * = outside the trained sizes")
     return "\n".join(lines)
+
+
+def plot_against_direct(rows: list[Row], curve: DirectCurve, *, floor: float,
+                        trained: str = "trained now", also: tuple[str, list[dict]] | None = None):
+    """Every shrunk model as a star on the (bytes, bits per byte) plane, over the direct curve.
+
+    A star below the black curve beats training directly at its size. ``also`` adds a
+    second directly-trained family, ``(profile, records)``, as grey squares (a larger
+    reference sweep beside a smaller one). A star above the plotted range is drawn at its
+    top edge, so a badly damaged model does not squash the interesting part.
+    Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import ScalarFormatter
+
+    from scalinglab.plots import PALETTE
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    ax.set_xscale("log")
+    grid = np.geomspace(min(r.size_bytes for r in rows) / 1.3, curve.size_bytes.max() * 1.3,
+                        200)
+    ax.plot(grid, curve.bpb_at(grid), color="black", lw=1,
+            label=f"trained directly, reference ({curve.profile})")
+    ax.plot(curve.size_bytes, curve.val_bpb, "o", color="black")
+    if also is not None:
+        profile, records = also
+        ax.plot(FLOAT_BYTES * np.array([r["n_params"] for r in records]),
+                [r["val_bpb"] for r in records], "s--", color="gray", ms=4, lw=0.8,
+                label=f"trained directly, reference ({profile})")
+    top = curve.val_bpb.max() + 0.15
+    for row, color in zip(rows, PALETTE * 2, strict=False):
+        ax.plot(row.size_bytes, min(row.val_bpb, top), "*", ms=11, color=color,
+                label=f"{row.method} ({trained})")
+    ax.axhline(floor, color="gray", linestyle=":", label="entropy floor")
+    ax.set_ylim(floor - 0.03, top + 0.03)
+    ax.set_xlabel("size of the stored weights (bytes)")
+    ax.set_ylabel("validation loss (bits per byte)")
+    ax.set_title("Shrunk and distilled models against direct training")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.legend(fontsize=6, loc="upper right")
+    return fig
