@@ -153,19 +153,24 @@ def pretraining_corpus(chunk: int = 4096, stdlib_share: float = 0.5) -> Corpus:
                   "split as its own")
 
 
+def _snippet_sides(split: str) -> list[tuple[str, np.ndarray]]:
+    """The prose side (pydocs, label 0) and the code side (stdlib, label 1) of ``split``."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    sides = []
+    for name in ("pydocs", "stdlib"):
+        corpus = load_corpus(name)
+        sides.append((name, np.asarray(corpus.train if split == "train" else corpus.val)))
+    return sides
+
+
 def snippet_capacity(length: int, split: str = "train") -> int:
     """The most snippets of ``length`` bytes :func:`snippet_dataset` can cut from ``split``.
 
     The test side is small (pydocs keeps 37 KB for validation), so a profile with long
     contexts gets fewer test snippets; a lab asks for ``min(wanted, snippet_capacity(...))``.
     """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    slots = []
-    for name in ("pydocs", "stdlib"):
-        corpus = load_corpus(name)
-        slots.append(len(corpus.train if split == "train" else corpus.val) // length)
-    return 2 * min(slots)
+    return 2 * min(len(data) // length for _, data in _snippet_sides(split))
 
 
 def snippet_dataset(n: int, length: int, split: str = "train",
@@ -177,20 +182,18 @@ def snippet_dataset(n: int, length: int, split: str = "train",
     files). Snippet starts are drawn at random without replacement from
     non-overlapping positions.
     """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    sides = _snippet_sides(split)
     if n < 2 or n % 2:
         raise ValueError(f"n must be an even number ≥ 2, got {n}")
+    capacity = 2 * min(len(data) // length for _, data in sides)
     rng = np.random.default_rng(seed)
     xs, ys = [], []
-    for label, name in enumerate(("pydocs", "stdlib")):
-        corpus = load_corpus(name)
-        data = np.asarray(corpus.train if split == "train" else corpus.val)
+    for label, (name, data) in enumerate(sides):
         slots = len(data) // length
         if slots < n // 2:
             raise ValueError(
                 f"{name} {split} holds only {slots} snippets of {length} bytes, so at most "
-                f"{snippet_capacity(length, split)} balanced ones; ask for fewer "
+                f"{capacity} balanced ones; ask for fewer "
                 "(min(n, snippet_capacity(length, split))) or shorter snippets"
             )
         starts = rng.choice(slots, n // 2, replace=False) * length
