@@ -20,8 +20,9 @@ The profile is ``SCALINGLAB_PROFILE`` if set, else detected from the hardware
 
 from __future__ import annotations
 
+import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -48,18 +49,30 @@ class ModelSize:
                          n_head=self.n_head, d_model=self.d_model, **overrides)
 
 
+@functools.lru_cache(maxsize=256)
+def non_embedding_params(size: ModelSize) -> int:
+    """Kaplan's N of ``size``: it does not depend on the vocabulary or the context length."""
+    from scalinglab.model import GPT
+
+    with torch.device("meta"):
+        return GPT(size.config(vocab_size=2, seq_len=1)).n_params(non_embedding=True)
+
+
 @dataclass(frozen=True)
 class Profile:
     """Everything a profile decides, as data.
 
     Grids: the model-size family trains ``model_sizes[i]`` on
     ``model_size_tokens[i]`` tokens (small models converge sooner, so they may
-    see fewer); the data-size family trains ``data_size_model`` on
-    ``data_size_tokens`` tokens drawn from only ``data_sizes[j]`` distinct
-    training bytes (so small sets repeat); the IsoFLOP family trains every size
-    in ``isoflop_sizes`` at each budget C, on C / flops_per_token tokens, keeping
-    the runs of at least 50 steps, at least one token per non-embedding
-    parameter and at most ``isoflop_max_tokens`` tokens.
+    see fewer); the data-size family (Kaplan's L(D)) trains ``data_size_model``
+    on ``data_size_tokens[j]`` fresh tokens, one pass over data it never sees
+    twice; the repetition family trains ``repetition_model`` on
+    ``repetition_tokens`` tokens drawn from only ``repetition_unique_bytes[j]``
+    distinct training bytes (so small sets repeat); the IsoFLOP family trains
+    every size in ``isoflop_sizes`` at each budget C, on C / flops_per_token
+    tokens, keeping the runs of at least 50 steps, between one and
+    ``isoflop_max_tokens_per_param`` tokens per non-embedding parameter and at
+    most ``isoflop_max_tokens`` tokens.
     """
 
     name: str
@@ -72,12 +85,17 @@ class Profile:
     model_sizes: tuple[ModelSize, ...]
     model_size_tokens: tuple[int, ...]
     data_size_model: str
-    data_sizes: tuple[int, ...]
-    data_size_tokens: int
+    data_size_tokens: tuple[int, ...]
+    repetition_model: str
+    repetition_unique_bytes: tuple[int, ...]
+    repetition_tokens: int
     isoflop_budgets: tuple[float, ...]
     isoflop_sizes: tuple[str, ...]
     isoflop_max_tokens: int
     eval_tokens: int
+    # Sizes far from a budget's optimum only cost time: at most this many tokens per
+    # non-embedding parameter (the optima of the cpu grids lie at 80-110).
+    isoflop_max_tokens_per_param: float = float("inf")
     corpus: str = "synthetic"
     synthetic_options: tuple[tuple[str, object], ...] = (
         ("vocab_size", 16), ("order", 3), ("concentrations", (16.0, 8.0, 4.0)),
@@ -100,7 +118,7 @@ class Profile:
         names = [s.name for s in (*self.model_sizes, *self.extra_sizes)]
         if len(set(names)) != len(names):
             raise ValueError(f"profile {self.name}: duplicate model size names {names}")
-        for size in (self.data_size_model, *self.isoflop_sizes):
+        for size in (self.data_size_model, self.repetition_model, *self.isoflop_sizes):
             self.size(size)
 
     @property
@@ -155,9 +173,12 @@ TINY = Profile(
     model_size_tokens=(400_000, 450_000, 550_000, 650_000, 800_000),
     # Sets small enough for d32-L2 to memorise (measured: on 4K bytes it reaches 1.40
     # bits/byte on its training bytes and 2.07 on held-out ones; on 32K, 1.76 and 1.82).
-    data_size_model="d32-L2",
-    data_sizes=(2_048, 4_096, 8_192, 16_384, 32_768),
-    data_size_tokens=307_200,
+    # Kaplan's L(D): the largest model of the family, on fresh tokens only.
+    data_size_model="d48-L3",
+    data_size_tokens=(50_000, 100_000, 200_000, 400_000, 800_000),
+    repetition_model="d32-L2",
+    repetition_unique_bytes=(2_048, 4_096, 8_192, 16_384, 32_768),
+    repetition_tokens=307_200,
     # Budgets where each curve has a clear minimum inside its sizes (measured: at 5e9 and
     # 1e10 FLOPs d8 and d12 tie within 0.003 bits/byte, too flat to place a minimum).
     isoflop_budgets=(1.5e10, 4.5e10, 1e11),
@@ -186,8 +207,10 @@ CPU = Profile(
     model_size_tokens=(1_000_000, 1_000_000, 1_500_000, 2_000_000, 2_000_000,
                        2_500_000, 3_000_000),
     data_size_model="d64-L3",
-    data_sizes=(32_768, 65_536, 131_072, 262_144, 524_288, 1_048_576, 2_097_152),
-    data_size_tokens=2_097_152,
+    data_size_tokens=(250_000, 500_000, 1_000_000, 2_000_000, 4_000_000),
+    repetition_model="d64-L3",
+    repetition_unique_bytes=(32_768, 65_536, 131_072, 262_144, 524_288, 1_048_576, 2_097_152),
+    repetition_tokens=2_097_152,
     isoflop_budgets=(1e11, 3e11, 1e12),
     isoflop_sizes=("d16-L2", "d24-L2", "d32-L2", "d48-L3", "d64-L3", "d96-L4", "d128-L4"),
     # Up to 20M tokens so that d24 and d16 (9.5M and 19M) bracket the 1e12 minimum from
@@ -199,6 +222,64 @@ CPU = Profile(
     train_bytes=4_000_000,
     val_bytes=262_144,
 )
+
+# The cpu *reference* design: what the website plots beside a reader's own cpu runs. It
+# is a background job of about two hours on one core (``python -m scalinglab reference
+# --profile cpu``), sized to measure exponents rather than to fit a lab's 15 minutes:
+# 2.64 decades of non-embedding N (1.0K to 0.45M), each model on max(20 N, 5M) fresh
+# tokens; six IsoFLOP budgets over 2.5 decades of compute with five sizes each around
+# the optimum; and L(D) on one model with fresh data from 125K to 8M tokens. The training
+# sample is large enough that no run of it sees a byte twice in expectation.
+# (d128-L4 would add 0.25 decades for 30 minutes; a d6-L2 at the bottom adds as much for
+# 17 seconds.)
+_REFERENCE_LADDER = (ModelSize(6, 2, 2), ModelSize(8, 2, 2), ModelSize(12, 2, 2),
+                     ModelSize(16, 2, 2), ModelSize(24, 2, 2), ModelSize(32, 2, 2),
+                     ModelSize(48, 3, 3), ModelSize(64, 3, 4), ModelSize(96, 4, 4))
+CONVERGED_TOKENS_PER_PARAM = 20   # Hoffmann et al. (2022): about 20 tokens per parameter
+CONVERGED_MIN_TOKENS = 5_000_000  # small models need many steps, whatever their size
+
+
+def converged_tokens(size: ModelSize, per_param: float = CONVERGED_TOKENS_PER_PARAM,
+                     floor: int = CONVERGED_MIN_TOKENS) -> int:
+    """Tokens that bring ``size`` close to its own convergence: max(per_param · N, floor).
+
+    N is the non-embedding count. Measured on the cpu grid, a model of 25K parameters
+    still gains 0.025 bits per byte between 1.5M and 5.6M tokens, so small models get a
+    floor of steps as well as a multiple of their size.
+    """
+    return int(max(per_param * non_embedding_params(size), floor))
+
+
+CPU_REFERENCE = replace(
+    CPU,
+    description="the cpu reference: nine models from 1.0K to 0.45M parameters near "
+                "convergence, six IsoFLOP budgets, L(D) on fresh data",
+    budget="about two hours on one core, in the background",
+    budget_s=3 * 3600,
+    model_sizes=_REFERENCE_LADDER,
+    model_size_tokens=tuple(converged_tokens(s) for s in _REFERENCE_LADDER),
+    data_size_tokens=(125_000, 250_000, 500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000),
+    isoflop_budgets=(3e10, 1e11, 3e11, 1e12, 3e12, 1e13),
+    isoflop_sizes=("d8-L2", "d12-L2", "d16-L2", "d24-L2", "d32-L2", "d40-L2", "d48-L3",
+                   "d64-L3", "d80-L3", "d96-L4"),
+    isoflop_max_tokens=50_000_000,
+    # From 4 to 1,500 tokens per parameter: five sizes per budget, centred on the
+    # optima measured at 80-110 tokens per parameter.
+    isoflop_max_tokens_per_param=1_500,
+    extra_sizes=(ModelSize(40, 2, 2), ModelSize(80, 3, 4)),
+    train_bytes=40_000_000,
+)
+
+# The design ``python -m scalinglab reference --profile NAME`` trains, where it is
+# larger than the lab's own (the others train the lab's grids).
+REFERENCE_DESIGNS: dict[str, Profile] = {"cpu": CPU_REFERENCE}
+
+
+def reference_design(name: str | Profile) -> Profile:
+    """The grids of profile ``name``'s reference results (the lab's own unless larger)."""
+    profile = get_profile(name)
+    return REFERENCE_DESIGNS.get(profile.name, profile)
+
 
 _GPU_SIZES = (ModelSize(64, 2, 2), ModelSize(128, 2, 4), ModelSize(128, 4, 4),
               ModelSize(192, 4, 6), ModelSize(256, 4, 8), ModelSize(384, 6, 6),
@@ -216,9 +297,11 @@ COLAB = Profile(
     batch_size=32,
     model_sizes=_GPU_SIZES[:6],
     model_size_tokens=(8_000_000, 8_000_000, 12_000_000, 16_000_000, 20_000_000, 30_000_000),
-    data_size_model="d192-L4",
-    data_sizes=(500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000),
-    data_size_tokens=16_000_000,
+    data_size_model="d256-L4",
+    data_size_tokens=(1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000),
+    repetition_model="d192-L4",
+    repetition_unique_bytes=(500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000),
+    repetition_tokens=16_000_000,
     isoflop_budgets=(3e13, 1e14, 3e14),
     isoflop_sizes=("d64-L2", "d128-L2", "d128-L4", "d192-L4", "d256-L4", "d320-L5", "d384-L6"),
     isoflop_max_tokens=60_000_000,
@@ -244,8 +327,10 @@ GPU = Profile(
     model_size_tokens=(20_000_000, 20_000_000, 25_000_000, 30_000_000, 40_000_000,
                        60_000_000, 80_000_000),
     data_size_model="d384-L6",
-    data_sizes=(1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000, 32_000_000),
-    data_size_tokens=32_000_000,
+    data_size_tokens=(2_000_000, 4_000_000, 8_000_000, 16_000_000, 32_000_000),
+    repetition_model="d384-L6",
+    repetition_unique_bytes=(1_000_000, 2_000_000, 4_000_000, 8_000_000, 16_000_000, 32_000_000),
+    repetition_tokens=32_000_000,
     # Budgets low enough that every one keeps four or more sizes from about 2 to over 100
     # tokens per parameter (the cpu profile's optima lie at 80-120) within the token cap.
     isoflop_budgets=(5e13, 1.5e14, 5e14),

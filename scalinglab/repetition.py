@@ -12,9 +12,9 @@ for R ≪ R*) and later ones less and less, with D' never above U·(1 + R*).
 Fitted to hundreds of language-model runs, R* ≈ 15.4 (their R*_D).
 
 This module computes D', fits R* to a family of runs that all read the same
-number of tokens from sets of different sizes (the book's data-size grid), and
+number of tokens from sets of different sizes (the book's repetition grid), and
 gives the pieces of the lab's repetition experiment: the configs of one
-data-size run, and training with *input noise* — a fraction of the input bytes
+repetition run, and training with *input noise* — a fraction of the input bytes
 replaced by random symbols while the targets stay clean, a known regulariser
 and the simplest augmentation that leaves the source's distribution of targets
 untouched.
@@ -62,8 +62,8 @@ def effective_data(unique: float | np.ndarray, tokens: float | np.ndarray,
 
 
 @dataclass(frozen=True)
-class DataSizeFamily:
-    """The data-size runs of one profile as arrays, smallest training set first."""
+class RepetitionFamily:
+    """The repetition runs of one profile as arrays, smallest training set first."""
 
     unique: np.ndarray        # distinct training bytes U (one byte is one token here)
     tokens: np.ndarray        # tokens read by each run D
@@ -83,19 +83,20 @@ class DataSizeFamily:
         return self.val_bpb - self.train_bpb
 
 
-def data_size_family(records: Sequence[dict]) -> DataSizeFamily:
-    """Arrays from data-size records (reference or trained now), sorted by unique bytes."""
+def repetition_family(records: Sequence[dict]) -> RepetitionFamily:
+    """Arrays from repetition records (reference or trained now), sorted by unique bytes."""
     if not records:
-        raise ValueError("no records: train the data-size grid or load its reference first")
+        raise ValueError("no records: train the repetition grid or load its reference first")
     rows = sorted(records, key=lambda r: r["train_bytes"])
     sizes = {r["size"] for r in rows}
     if len(sizes) != 1:
-        raise ValueError(f"a data-size family trains one model; these records hold {sorted(sizes)}")
+        raise ValueError("a repetition family trains one model; these records hold "
+                         f"{sorted(sizes)}")
 
     def column(key: str) -> np.ndarray:
         return np.array([r[key] for r in rows], dtype=float)
 
-    return DataSizeFamily(column("train_bytes"), column("tokens"), column("val_bpb"),
+    return RepetitionFamily(column("train_bytes"), column("tokens"), column("val_bpb"),
                           column("val_bpb_best"), column("train_bpb"),
                           float(rows[0]["entropy_floor_bpb"]), sizes.pop())
 
@@ -161,12 +162,12 @@ def effective_unique(loss: float | np.ndarray, E: float, A: float, alpha: float
     return float(out) if out.ndim == 0 else out
 
 
-def data_size_configs(profile, vocab_size: int, train_bytes: int, seed: int = 0):
-    """The model config and TrainConfig of one data-size run of ``profile``, as the grid
+def repetition_configs(profile, vocab_size: int, train_bytes: int, seed: int = 0):
+    """The model config and TrainConfig of one repetition run of ``profile``, as the grid
     builds them (scalinglab.sweep.grids.plan), on ``train_bytes`` distinct bytes."""
     from scalinglab.sweep.grids import plan
 
-    spec = plan(profile, "data-size", profile.corpus, vocab_size, {}, seed=seed)[0]
+    spec = plan(profile, "repetition", profile.corpus, vocab_size, {}, seed=seed)[0]
     return spec.model, dataclasses.replace(spec.optim, train_bytes=int(train_bytes))
 
 
@@ -208,8 +209,8 @@ def fraction_of_fresh(unique: float, tokens: float, r_star: float = R_STAR_D) ->
 
 
 __all__ = [
-    "R_STAR_D", "R_STAR_N", "DataSizeFamily", "RStarFit", "data_size_configs",
-    "data_size_family", "effective_data", "effective_unique", "fit_r_star",
+    "R_STAR_D", "R_STAR_N", "RepetitionFamily", "RStarFit", "repetition_configs",
+    "repetition_family", "effective_data", "effective_unique", "fit_r_star",
     "fraction_of_fresh", "noisy_inputs", "repetitions",
     "train_with_input_noise",
 ]

@@ -16,8 +16,10 @@ from scalinglab.reference import available, load_reference
 
 MICRO = dataclasses.replace(
     TINY, batch_size=4, model_sizes=(ModelSize(8, 1, 2), ModelSize(16, 1, 2), ModelSize(16, 2, 2)),
-    model_size_tokens=(2_048, 2_048, 2_048), data_size_model="d8-L1", data_sizes=(1_024, 2_048),
-    data_size_tokens=2_048, isoflop_budgets=(1e9,), isoflop_sizes=("d8-L1", "d16-L1", "d16-L2"),
+    model_size_tokens=(2_048, 2_048, 2_048), data_size_model="d16-L2",
+    data_size_tokens=(1_024, 2_048), repetition_model="d8-L1",
+    repetition_unique_bytes=(1_024, 2_048), repetition_tokens=2_048,
+    isoflop_budgets=(1e9,), isoflop_sizes=("d8-L1", "d16-L1", "d16-L2"),
     isoflop_max_tokens=10**6, eval_tokens=1_024, train_bytes=20_000, val_bytes=4_096,
 )
 

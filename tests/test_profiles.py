@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import types
 
 import pytest
@@ -24,11 +25,14 @@ def test_each_profile_is_consistent(name):
     p = PROFILES[name]
     sizes = [s.name for s in p.model_sizes]
     assert len(set(sizes)) == len(sizes)
-    # Families grow: bigger models in the model-size grid, more data in the data-size grid.
+    # Families grow: bigger models in the model-size grid, more data in the data grids.
     n = [s.d_model ** 2 * s.n_layer for s in p.model_sizes]
     assert n == sorted(n)
-    assert list(p.data_sizes) == sorted(p.data_sizes)
-    assert max(p.data_sizes) <= (p.train_bytes or float("inf"))
+    assert list(p.repetition_unique_bytes) == sorted(p.repetition_unique_bytes)
+    assert max(p.repetition_unique_bytes) <= (p.train_bytes or float("inf"))
+    assert list(p.data_size_tokens) == sorted(p.data_size_tokens)
+    # L(D) sees fresh tokens only: never more than the training sample holds.
+    assert max(p.data_size_tokens) <= (p.train_bytes or float("inf"))
     for s in p.model_sizes:
         assert s.d_model % s.n_head == 0
         assert p.size(s.name) is s
@@ -43,6 +47,25 @@ def test_grids_fit_their_budget_by_the_throughput_model(name, grid):
     """Each lab trains one family; the estimate leaves a fifth of the budget for the rest."""
     p = PROFILES[name]
     assert 0 < estimate_seconds(p, grid) <= 0.8 * p.budget_s
+
+
+def test_the_cpu_reference_design_can_measure_exponents():
+    """Wide enough to pin an exponent: >= 2.5 decades of N, each model near convergence;
+    >= 5 IsoFLOP budgets over >= 2 decades, >= 5 sizes each; fresh data everywhere."""
+    ref = profiles.reference_design("cpu")
+    assert ref.name == "cpu" and ref is not PROFILES["cpu"]
+    assert profiles.reference_design("tiny") is PROFILES["tiny"]
+    n = [profiles.non_embedding_params(s) for s in ref.model_sizes]
+    assert math.log10(max(n) / min(n)) >= 2.5
+    for size, tokens in zip(ref.model_sizes, ref.model_size_tokens, strict=True):
+        assert tokens >= 20 * profiles.non_embedding_params(size)
+        assert tokens <= ref.train_bytes
+    budgets = ref.isoflop_budgets
+    assert len(budgets) >= 5 and math.log10(max(budgets) / min(budgets)) >= 2
+    points = grid_points(ref, "isoflop")
+    for budget in budgets:
+        assert len([q for q in points if q.flops_budget == budget]) >= 5
+    assert max(q.tokens for q in points) <= ref.train_bytes
 
 
 def test_unknown_size_lists_the_sizes():

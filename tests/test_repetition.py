@@ -6,12 +6,12 @@ import torch
 
 from scalinglab.repetition import (
     R_STAR_D,
-    data_size_family,
     effective_data,
     effective_unique,
     fit_r_star,
     fraction_of_fresh,
     noisy_inputs,
+    repetition_family,
     repetitions,
     train_with_input_noise,
 )
@@ -59,15 +59,15 @@ def test_effective_unique_inverts_the_law():
     assert effective_unique(E - 0.1, E, A, alpha) == np.inf
 
 
-def test_data_size_family_sorts_and_checks():
+def test_repetition_family_sorts_and_checks():
     rec = [{"train_bytes": b, "tokens": 64, "val_bpb": v, "val_bpb_best": v, "train_bpb": t,
             "entropy_floor_bpb": 1.0, "size": "d8-L1"}
            for b, v, t in ((32, 2.0, 1.9), (8, 3.0, 1.2))]
-    fam = data_size_family(rec)
+    fam = repetition_family(rec)
     assert fam.unique.tolist() == [8, 32] and fam.repetitions.tolist() == [7, 1]
     assert fam.gap_bpb == pytest.approx([1.8, 0.1])
     with pytest.raises(ValueError, match="one model"):
-        data_size_family([rec[0], {**rec[1], "size": "d16-L1"}])
+        repetition_family([rec[0], {**rec[1], "size": "d16-L1"}])
 
 
 def test_noisy_inputs_replaces_about_p_and_keeps_symbols():

@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MICRO = dataclasses.replace(
     TINY, name="tiny", batch_size=4, model_sizes=(ModelSize(8, 1, 2), ModelSize(16, 1, 2),
                                                   ModelSize(16, 2, 2)),
-    model_size_tokens=(4_096, 4_096, 4_096), data_size_model="d8-L1",
-    data_sizes=(1_024, 4_096), data_size_tokens=4_096, isoflop_budgets=(6e8,),
+    model_size_tokens=(4_096, 4_096, 4_096), data_size_model="d16-L2",
+    data_size_tokens=(2_048, 4_096), repetition_model="d8-L1",
+    repetition_unique_bytes=(1_024, 4_096), repetition_tokens=4_096, isoflop_budgets=(6e8,),
     isoflop_sizes=("d8-L1", "d16-L1", "d16-L2"), isoflop_max_tokens=10**6, eval_tokens=1_024,
     train_bytes=20_000, val_bytes=4_096,
 )
@@ -96,16 +97,21 @@ def test_damage_in_the_middle_is_an_error_naming_the_line(tmp_path):
 def test_tiny_grids():
     sizes = [p.size.name for p in grid_points(TINY, "model-size")]
     assert sizes == ["d16-L2", "d24-L2", "d32-L2", "d48-L3", "d64-L3"]
-    data = grid_points(TINY, "data-size")
-    assert [p.train_bytes for p in data] == list(TINY.data_sizes)
-    assert {p.tokens for p in data} == {TINY.data_size_tokens}
+    data = grid_points(TINY, "data-size")  # Kaplan's L(D): fresh tokens, one model
+    assert [p.tokens for p in data] == list(TINY.data_size_tokens)
+    assert {p.train_bytes for p in data} == {None}
+    assert {p.size.name for p in data} == {TINY.data_size_model}
+    repeated = grid_points(TINY, "repetition")
+    assert [p.train_bytes for p in repeated] == list(TINY.repetition_unique_bytes)
+    assert {p.tokens for p in repeated} == {TINY.repetition_tokens}
     step = TINY.batch_size * TINY.seq_len
     for p in grid_points(TINY, "isoflop"):
         flops = p.tokens * flops_per_token(p.size, TINY.seq_len)
         assert abs(flops - p.flops_budget) <= step * flops_per_token(p.size, TINY.seq_len) / 2
         assert p.tokens // step >= MIN_STEPS
         assert p.tokens >= non_embedding_params(p.size)
-    with pytest.raises(ValueError, match="choose one of model-size, data-size, isoflop"):
+    with pytest.raises(ValueError,
+                       match="choose one of model-size, data-size, repetition, isoflop"):
         grid_points(TINY, "width")
 
 
@@ -155,8 +161,21 @@ def test_sweep_writes_records_and_a_rerun_trains_nothing(tmp_path, monkeypatch):
     assert "C (FLOPs)" in table and "val bpb" in table and "entropy floor H" in table
 
 
-def test_data_size_runs_repeat_small_sets():
+def test_data_size_runs_see_fresh_tokens_once():
     records = sweep("data-size", profile=MICRO, progress=False)
+    assert [r["tokens"] for r in records] == [2_048, 4_096]
+    assert {r["train_bytes"] for r in records} == {20_000}  # the whole sample: nothing repeats
+
+
+def test_a_data_size_grid_longer_than_the_sample_fails_before_training(monkeypatch):
+    monkeypatch.setattr(runner, "train", lambda *a, **k: pytest.fail("trained anyway"))
+    repeats = dataclasses.replace(MICRO, data_size_tokens=(4_096, 40_960))
+    with pytest.raises(ValueError, match="40,960 fresh tokens, more than synthetic's 20,000"):
+        sweep("data-size", profile=repeats, progress=False)
+
+
+def test_repetition_runs_repeat_small_sets():
+    records = sweep("repetition", profile=MICRO, progress=False)
     assert [r["train_bytes"] for r in records] == [1_024, 4_096]
     assert all(len(r["val_curve"]) == 9 for r in records)  # 8 points along the way + final
 
@@ -212,6 +231,6 @@ def test_torchrun_shards_whole_runs_across_two_gloo_ranks(tmp_path):
 
 def test_a_grid_asking_for_more_data_than_the_corpus_fails_before_training(monkeypatch):
     monkeypatch.setattr(runner, "train", lambda *a, **k: pytest.fail("trained anyway"))
-    too_big = dataclasses.replace(MICRO, data_sizes=(1_024, 50_000))
+    too_big = dataclasses.replace(MICRO, repetition_unique_bytes=(1_024, 50_000))
     with pytest.raises(ValueError, match="50,000 bytes, more than synthetic's 20,000"):
-        sweep("data-size", profile=too_big, progress=False)
+        sweep("repetition", profile=too_big, progress=False)

@@ -2,9 +2,12 @@
 
 * **model-size** — L(N): each model size on enough tokens to come close to
   convergence (Kaplan et al., 2020, section 3).
-* **data-size** — L(D): one model on training sets of D distinct bytes, for
-  the same number of steps, so small sets are repeated; the early-stopped
-  validation loss (``val_bpb_best``) is Kaplan's L(D).
+* **data-size** — L(D) as Kaplan et al. (2020) measured it: one model, large
+  enough not to be the bottleneck, trained on D fresh tokens (one pass, its
+  schedule ending at D), for several D.
+* **repetition** — one model on training sets of U distinct bytes, for the same
+  number of tokens, so small sets are repeated (Muennighoff et al., 2023); the
+  early-stopped validation loss (``val_bpb_best``) is what repeated data is worth.
 * **isoflop** — for each compute budget C, every size trained on C divided by
   its FLOPs per token; the minimum of each curve is the compute-optimal model
   (Hoffmann et al., 2022, approach 2).
@@ -23,17 +26,17 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from scalinglab.model import GPT, GPTConfig
-from scalinglab.profiles import ModelSize, Profile
+from scalinglab.profiles import ModelSize, Profile, non_embedding_params
 from scalinglab.train import TrainConfig
 
-GRIDS = ("model-size", "data-size", "isoflop")
+GRIDS = ("model-size", "data-size", "repetition", "isoflop")
 MIN_STEPS = 50  # an IsoFLOP point with fewer optimiser steps than this says nothing; drop it
 # An IsoFLOP point whose model sees fewer tokens than it has (non-embedding) parameters has
 # barely begun to learn: its loss sits far up the curve's right arm, and a parabola drawn
 # through it misplaces the minimum (measured on the cpu grid: with d96/d128 at 0.3-0.8 tokens
 # per parameter, the 1e12 parabola's lowest loss fell below the entropy floor).
 MIN_TOKENS_PER_PARAM = 1.0
-DATA_SIZE_EVAL_POINTS = 8  # validation points along a data-size run, for early stopping
+CURVE_EVAL_POINTS = 8  # validation points along a run: early stopping, convergence checks
 
 
 def check_grid(grid: str) -> str:
@@ -47,13 +50,6 @@ def flops_per_token(size: ModelSize, seq_len: int) -> float:
     """Training FLOPs per token of ``size`` (built on the meta device: no memory, no time)."""
     with torch.device("meta"):
         return GPT(size.config(vocab_size=2, seq_len=seq_len)).flops_per_token()
-
-
-@functools.lru_cache(maxsize=256)
-def non_embedding_params(size: ModelSize) -> int:
-    """Kaplan's N of ``size``: it does not depend on the vocabulary or the context length."""
-    with torch.device("meta"):
-        return GPT(size.config(vocab_size=2, seq_len=1)).n_params(non_embedding=True)
 
 
 @dataclass(frozen=True)
@@ -73,11 +69,16 @@ def grid_points(profile: Profile, grid: str) -> list[GridPoint]:
     check_grid(grid)
     if grid == "model-size":
         pairs = zip(profile.model_sizes, profile.model_size_tokens, strict=True)
-        return [GridPoint(grid, size, tokens) for size, tokens in pairs]
+        return [GridPoint(grid, size, tokens, eval_points=CURVE_EVAL_POINTS)
+                for size, tokens in pairs]
     if grid == "data-size":
         size = profile.size(profile.data_size_model)
-        return [GridPoint(grid, size, profile.data_size_tokens, train_bytes=d,
-                          eval_points=DATA_SIZE_EVAL_POINTS) for d in profile.data_sizes]
+        return [GridPoint(grid, size, tokens) for tokens in profile.data_size_tokens]
+    if grid == "repetition":
+        size = profile.size(profile.repetition_model)
+        return [GridPoint(grid, size, profile.repetition_tokens, train_bytes=u,
+                          eval_points=CURVE_EVAL_POINTS)
+                for u in profile.repetition_unique_bytes]
     tokens_per_step = profile.batch_size * profile.seq_len
     points = []
     for budget in profile.isoflop_budgets:
@@ -88,8 +89,10 @@ def grid_points(profile: Profile, grid: str) -> list[GridPoint]:
             # Too few steps or tokens per parameter teaches nothing (far right of the
             # minimum the curve is drawn to find); too many tokens means a model far too
             # small for the budget, far left of it.
+            per_param = tokens / non_embedding_params(size)
             if (MIN_STEPS <= steps and tokens <= profile.isoflop_max_tokens
-                    and tokens >= MIN_TOKENS_PER_PARAM * non_embedding_params(size)):
+                    and MIN_TOKENS_PER_PARAM <= per_param
+                    <= profile.isoflop_max_tokens_per_param):
                 points.append(GridPoint(grid, size, tokens, flops_budget=budget))
     return points
 

@@ -51,7 +51,7 @@ def sweep(
 ) -> list[dict]:
     """Train every run of family ``grid`` that ``out`` does not hold yet; return all its records.
 
-    ``grid`` is ``model-size``, ``data-size`` or ``isoflop``; ``profile`` (default:
+    ``grid`` is ``model-size``, ``data-size``, ``repetition`` or ``isoflop``; ``profile`` (default:
     the detected one) sets the sizes and budgets; ``corpus`` defaults to the
     profile's. With ``out`` the records go to an append-only JSONL file and a
     rerun skips what is there (see :mod:`scalinglab.sweep.store`); without it
@@ -82,6 +82,13 @@ def sweep(
                 f"the {grid} grid of profile {profile.name} asks for training sets of "
                 f"{', '.join(f'{b:,}' for b in too_big)} bytes, more than {corpus_name}'s "
                 f"{len(data.train):,}; use a larger corpus or a smaller profile"
+            )
+        if grid == "data-size" and max(s.optim.tokens for s in specs) > len(data.train):
+            raise ValueError(
+                f"the data-size grid of profile {profile.name} asks for "
+                f"{max(s.optim.tokens for s in specs):,} fresh tokens, more than "
+                f"{corpus_name}'s {len(data.train):,}; L(D) must never repeat a byte: use "
+                "a larger corpus or smaller data_size_tokens"
             )
         done = store.keys() if store is not None else set()
         owned = shard(specs, ranks)
@@ -135,7 +142,7 @@ def format_table(records: list[dict]) -> str:
             str(r.get("size", "")),
             _si(r["n_params_non_embedding"]),
             _si(r["n_params"]),
-            _si(r["tokens"]) if r.get("train_bytes") is None or r.get("grid") != "data-size"
+            _si(r["tokens"]) if r.get("train_bytes") is None or r.get("grid") != "repetition"
             else f"{_si(r['tokens'])} ({_si(r['train_bytes'])} unique)",
             _si(r["flops"]),
             f"{r['val_bpb']:.4f}",
