@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
+import html
+import json
 import os
 import re
 import sys
@@ -29,6 +31,9 @@ import nbformat
 from nbclient import NotebookClient
 
 from scalinglab._io import write_atomic
+
+
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 
 def code_hash(nb: nbformat.NotebookNode) -> str:
@@ -75,6 +80,7 @@ def execute(path: Path, profile: str, timeout_s: int, write: bool = True,
     )
     client.execute()
     wall_s = time.perf_counter() - start
+    settle_progress_bars(nb)
     _record(path, profile, wall_s, run_times)
     if not write:
         return wall_s
@@ -86,6 +92,64 @@ def execute(path: Path, profile: str, timeout_s: int, write: bool = True,
     }
     write_atomic(path, nbformat.writes(nb).encode("utf-8"))
     return wall_s
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+MODEL_REF = re.compile(r"IPY_MODEL_([0-9a-f]+)")
+
+
+def _progress_text(state: dict, box: dict) -> str | None:
+    """The finished line of a tqdm bar (an HBox of HTML, FloatProgress, HTML), or None."""
+    children = [state.get(MODEL_REF.sub(r"\1", ref), {}) for ref in box["state"]["children"]]
+    names = [child.get("model_name") for child in children]
+    if names != ["HTMLModel", "FloatProgressModel", "HTMLModel"]:
+        return None
+    left, right = (html.unescape(c["state"]["value"]) for c in (children[0], children[2]))
+    return " ".join(f"{left} {right}".replace("\u2007", " ").split())
+
+
+def settle_progress_bars(nb: nbformat.NotebookNode) -> int:
+    """Replace each training progress bar by its last line of text, or by nothing.
+
+    A static page cannot run a bar; a bar that was hidden when it closed (a model's
+    bar, ``leave=False``) still keeps its height on the page, a blank gap. So a hidden
+    bar is dropped, a kept one (a sweep's) becomes one line of text, and the widget
+    models no output shows any more are removed. Returns how many bars were settled.
+    """
+    widgets = nb.metadata.get("widgets", {}).get(WIDGET_STATE)
+    if not widgets:
+        return 0
+    state = widgets["state"]
+    settled = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for output in cell.get("outputs", []):
+            model_id = output.get("data", {}).get(WIDGET_VIEW, {}).get("model_id")
+            box = state.get(model_id) if model_id else None
+            text = _progress_text(state, box) if box and box["model_name"] == "HBoxModel" else None
+            if text is None:
+                outputs.append(output)
+                continue
+            settled += 1
+            layout = state.get(MODEL_REF.sub(r"\1", box["state"]["layout"]), {})
+            if layout.get("state", {}).get("visibility") != "hidden":
+                outputs.append(nbformat.v4.new_output("stream", name="stderr", text=text + "\n"))
+        cell.outputs = outputs
+    shown = {output["data"][WIDGET_VIEW]["model_id"] for cell in nb.cells
+             if cell.cell_type == "code" for output in cell.get("outputs", [])
+             if WIDGET_VIEW in output.get("data", {})}
+    keep, todo = set(), list(shown)
+    while todo:
+        model_id = todo.pop()
+        if model_id in keep or model_id not in state:
+            continue
+        keep.add(model_id)
+        todo.extend(MODEL_REF.findall(json.dumps(state[model_id]["state"])))
+    widgets["state"] = {k: v for k, v in state.items() if k in keep}
+    return settled
 
 
 RUN_TIME_CALL = re.compile(r'print\(run_time_table\("([^"]+)"\)\)')
@@ -130,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="only time the notebooks (run_times.json); keep their outputs")
     args = parser.parse_args(argv)
     os.environ["SCALINGLAB_PROFILE"] = args.profile
+    # The kernel inherits this: figures go into the outputs as PNG whatever the caller's
+    # environment sets (MPLBACKEND=Agg, as in the test set-up, would drop every figure).
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
     missing = [str(p) for p in args.paths if not p.exists()]
     if missing:
         parser.error(f"no such notebook or folder: {', '.join(missing)}")

@@ -52,7 +52,7 @@ def test_allocation_spends_the_budget_and_matches_the_law():
 
 def test_isoflop_fit_and_counting_recover_the_law():
     records = _isoflop_records()
-    fit = fit_isoflop(records, n_boot=20)
+    fit = fit_isoflop(records)
     assert fit.a == pytest.approx(CHINCHILLA_REPLICATION.a, abs=0.02)
     assert minima_exponent(fit) == pytest.approx(fit.a, abs=0.02)
     n, d = allocation(fit, 1e20)
@@ -77,7 +77,7 @@ def test_near_minimum_keeps_a_window_around_each_best_run():
 
 
 def test_figures_and_explorer_draw():
-    fit = fit_isoflop(_isoflop_records(), n_boot=20)
+    fit = fit_isoflop(_isoflop_records())
     fig = allocation_figure(1e21, fit, label="fit")
     assert "C = 1e+21" in fig._suptitle.get_text() and len(fig.axes) == 2
     plt.close(fig)

@@ -81,3 +81,33 @@ def test_refresh_rewrites_only_the_printed_run_time_table(tmp_path):
                                                               path=run_times) + "\n"
     assert "6.5 min" in after.cells[0].outputs[0]["text"]
     assert after.cells[1].outputs[0]["text"] == "1\n"
+
+
+def test_figures_are_kept_whatever_backend_the_environment_sets(tmp_path, monkeypatch):
+    """Under MPLBACKEND=Agg a cell ending in ``ax.legend();`` would show nothing."""
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    path = _notebook(tmp_path / "figure.ipynb",
+                     "import matplotlib.pyplot as plt\n"
+                     "fig, ax = plt.subplots()\n"
+                     "ax.plot([1, 2], [3, 4], label='a line')\n"
+                     "ax.legend();")
+    book_execute.main([str(path), "--profile", "tiny", "--run-times",
+                       str(tmp_path / "run_times.json")])
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert any("image/png" in o.get("data", {}) for o in outputs), outputs
+
+
+def test_progress_bars_settle_into_one_line_or_nothing(tmp_path):
+    """A finished sweep's bar becomes its last line; a model's hidden bar leaves no gap."""
+    path = _notebook(tmp_path / "bars.ipynb",
+                     "from tqdm.notebook import tqdm\n"
+                     "for _ in tqdm(range(3), desc='sweep'):\n"
+                     "    for _ in tqdm(range(5), desc='model', leave=False):\n"
+                     "        pass")
+    book_execute.main([str(path), "--profile", "tiny", "--run-times",
+                       str(tmp_path / "run_times.json")])
+    nb = nbformat.read(path, as_version=4)
+    outputs = nb.cells[0].outputs
+    assert [o.output_type for o in outputs] == ["stream"], outputs
+    assert outputs[0].text.startswith("sweep: 100%") and "3/3" in outputs[0].text
+    assert not nb.metadata.get("widgets", {}).get(book_execute.WIDGET_STATE, {}).get("state")

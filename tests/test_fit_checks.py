@@ -87,3 +87,16 @@ def test_bad_options():
         fit.ci(method="bca")
     with pytest.raises(KeyError, match="no interval named 'E'"):
         fit.ci()["E"]  # E was fixed, not estimated
+
+
+def test_interval_verdict_compares_only_what_the_interval_can_tell_apart():
+    from scalinglab.fit import interval_verdict
+
+    named = {"Chinchilla": 0.5, "Kaplan": 0.73}
+    assert "holds Chinchilla's 0.5 and excludes Kaplan's 0.73" in interval_verdict(
+        "a", 0.5, (0.42, 0.58), "", named)
+    assert "cannot tell them apart" in interval_verdict("a", 0.6, (0.4, 0.8), "", named)
+    assert "excludes Chinchilla's 0.5 and Kaplan's 0.73" in interval_verdict(
+        "a", 0.3, (0.2, 0.4), "", named)
+    text = interval_verdict("a", 0.6, (0.3, 0.96), "its interval spans ...", named)
+    assert "not determined" in text and "No comparison" in text and "holds" not in text

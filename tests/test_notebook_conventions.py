@@ -131,3 +131,50 @@ def test_lab_shows_the_reference_results_of_a_larger_profile(path):
     sources = "\n".join(c.source for c in _code_cells(nbformat.read(path, as_version=4)))
     assert "load_reference(" in sources, "a lab loads reference results beside its own runs"
     assert "get_profile(" in sources, "a lab trains what its profile says"
+
+
+# A cell that draws: matplotlib calls on an axes or figure, pyplot, or the book's own
+# plotting helpers (plot_*, *_figure, loglog_axes).
+DRAWS = re.compile(
+    r"\b(ax|axes|axs|fig|ax[0-9A-Za-z_]*)\.(plot|scatter|loglog|semilogx|semilogy|bar|barh|hist"
+    r"|legend|fill_between|axhline|axvline|errorbar|imshow|step|text|annotate)\(|\bplt\."
+    r"|\b[a-z_]*_figure\(|\bloglog_axes\(|\bplot_[a-z_]+\("
+)
+IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
+
+
+def _shows_a_figure(cell) -> bool:
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if any(kind in data for kind in IMAGE_TYPES):
+            return True
+        # a slider over figures drawn ahead (scalinglab.frames) carries them as widgets
+        if "application/vnd.jupyter.widget-view+json" in data:
+            return True
+    return False
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_that_draws_shows_its_figure(path):
+    """The committed outputs are what the website shows: a figure that was drawn but not
+    kept (a notebook executed with MPLBACKEND=Agg) is missing from the page."""
+    nb = nbformat.read(path, as_version=4)
+    blank = [i for i, cell in enumerate(nb.cells)
+             if cell.cell_type == "code" and DRAWS.search(cell.source)
+             and "remove-cell" not in cell.metadata.get("tags", [])
+             and not _shows_a_figure(cell)]
+    assert not blank, f"cells {blank} draw but their committed outputs hold no figure"
+
+
+# The text column holds 88 columns of code at the site's code font (book/assets/book.css).
+CODE_COLUMNS = 88
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_a_reader_sees_fits_the_text_column(path):
+    """Hidden check cells and the collapsed Colab bootstrap are exempt."""
+    nb = nbformat.read(path, as_version=4)
+    long = [(i, line) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            and not {"remove-cell", "hide-cell"} & set(cell.metadata.get("tags", []))
+            for line in cell.source.splitlines() if len(line) > CODE_COLUMNS]
+    assert not long, f"code lines over {CODE_COLUMNS} columns (cell, line): {long[:5]}"

@@ -14,10 +14,14 @@ their intervals.
 
 Bad input (NaN, infinite, zero or negative values; too few points) raises
 ValueError naming the points; an optimiser that stops early warns with
-:class:`FitConvergenceWarning` and sets ``converged=False`` on the result.
+:class:`FitConvergenceWarning` and sets ``converged=False`` on the result. A fit
+whose points cannot pin its exponent (too few, or an interval spanning more than
+a factor of 3) says so in its summary, ``.determined`` is False, and an
+:class:`UndeterminedWarning` names the fix.
 """
 
 from scalinglab.fit._optimize import FitConvergenceWarning
+from scalinglab.fit._report import UndeterminedWarning, interval_verdict
 from scalinglab.fit.bootstrap import Intervals
 from scalinglab.fit.chinchilla import (
     CHINCHILLA_PUBLISHED,
@@ -55,12 +59,14 @@ __all__ = [
     "KaplanFit",
     "PowerLaw",
     "PowerLawFit",
+    "UndeterminedWarning",
     "fit_chinchilla",
     "fit_isoflop",
     "fit_kaplan_d",
     "fit_kaplan_n",
     "fit_kaplan_nd",
     "fit_power_law",
+    "interval_verdict",
     "kaplan_loss_d",
     "kaplan_loss_n",
     "kaplan_loss_nd",

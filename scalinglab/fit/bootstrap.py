@@ -44,6 +44,7 @@ class Intervals:
     bounds: dict[str, tuple[float, float]]
     n_failed: int = 0
     samples: np.ndarray = field(default_factory=lambda: np.empty((0, 0)), repr=False)
+    note: str = ""  # how an interval that is not a bootstrap was made
 
     def __getitem__(self, name: str) -> tuple[float, float]:
         try:
@@ -57,7 +58,7 @@ class Intervals:
         return bool(low <= value <= high)
 
     def __str__(self) -> str:
-        head = (
+        head = f"{self.level:.0%} intervals ({self.note})" if self.note else (
             f"{self.level:.0%} {self.method} bootstrap intervals "
             f"({self.n_boot} resamples, seed {self.seed}"
             + (f", {self.n_failed} failed refits dropped" if self.n_failed else "")

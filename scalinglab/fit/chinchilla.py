@@ -35,7 +35,13 @@ import numpy as np
 
 from scalinglab.fit import _checks
 from scalinglab.fit._optimize import LogModel, fit_from_grid, refit_resamples, warn_unconverged
-from scalinglab.fit._report import number, parameter_table, try_intervals
+from scalinglab.fit._report import (
+    number,
+    parameter_table,
+    try_intervals,
+    undetermined_lines,
+    undetermined_reason,
+)
 from scalinglab.fit._threads import single_threaded
 from scalinglab.fit.bootstrap import (
     Intervals,
@@ -159,6 +165,21 @@ class ChinchillaFit(ChinchillaLaw):
         bounds = {name: (float(low[j]), float(high[j])) for j, name in enumerate(names)}
         return Intervals(level, "percentile", n_boot, seed, bounds, n_failed, samples)
 
+    @property
+    def undetermined(self) -> str:
+        """Why these points do not pin the allocation exponent a ("" when they do).
+
+        a = β/(α+β) is what approach 3 is used for; E, A and B can be far less certain
+        (A and B trade off against α and β), which the table shows.
+        """
+        intervals, _ = try_intervals(lambda: self.ci())
+        return undetermined_reason("a", intervals["a"] if intervals else None,
+                                   self.n_points, 5)
+
+    @property
+    def determined(self) -> bool:
+        return not self.undetermined
+
     def summary(self, level: float = 0.95) -> str:
         """A table: each coefficient, its estimate and its bootstrap interval."""
         intervals, why = try_intervals(lambda: self.ci(level))
@@ -170,8 +191,11 @@ class ChinchillaFit(ChinchillaLaw):
         ]
         rows = [("E", self.E), ("A", self.A), ("B", self.B), ("alpha", self.alpha),
                 ("beta", self.beta), ("a", self.a), ("b", self.b)]
+        verdict = undetermined_lines(
+            "the exponent a", self.undetermined,
+            "add runs that vary N and D independently over wider ranges")
         return "\n".join(head + parameter_table(rows, intervals, missing=why)
-                         + ["  (a, b: N_opt ∝ C^a, D_opt ∝ C^b under C = 6ND)"])
+                         + ["  (a, b: N_opt ∝ C^a, D_opt ∝ C^b under C = 6ND)"] + verdict)
 
     def __str__(self) -> str:
         return self.summary()

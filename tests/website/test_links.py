@@ -88,3 +88,46 @@ def test_every_notebook_page_opens_its_own_notebook_in_colab():
         expected = (f"https://colab.research.google.com/github/{repo}/blob/{branch}/"
                     f"{relative.as_posix()}")
         assert set(links) == {expected}, f"{page.relative_to(HTML)}: {links} ≠ {expected}"
+
+
+class _ProseText(HTMLParser):
+    """The text a reader sees as prose: no code, outputs, scripts or typeset math."""
+
+    SKIP = {"script", "style", "pre", "code", "textarea", "svg"}
+    VOID = {"br", "img", "hr", "meta", "link", "input", "wbr", "source", "col", "area", "base"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        skip = tag in self.SKIP or "math" in classes or (self.stack and self.stack[-1])
+        self.stack.append(bool(skip))
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.text.append(data)
+
+
+def test_no_page_shows_a_raw_dollar_sign():
+    """A `$` left in the prose is maths that did not parse (lab 6 once read "0^8$")."""
+    offenders = {}
+    for path in sorted(HTML.rglob("*.html")):
+        relative = path.relative_to(HTML)
+        if relative.parts[0].startswith(("_", "genindex", "search")):
+            continue
+        parser = _ProseText()
+        parser.feed(path.read_text(encoding="utf-8"))
+        text = " ".join(parser.text)
+        found = [text[max(0, m.start() - 30): m.end() + 30] for m in re.finditer(r"\$", text)]
+        if found:
+            offenders[str(relative)] = found[:3]
+    assert not offenders, offenders

@@ -129,3 +129,88 @@ def test_the_glossary_filters_as_the_reader_types(visit):
     v.screenshot("glossary_filtered")
     box.fill("")
     assert sum(r.is_visible() for r in rows.all()) == total
+
+
+NOTEBOOK_PAGES = sorted(str(p.relative_to(HTML.parents[1]).with_suffix(".html"))
+                        for p in [*HTML.parents[1].glob("chapters/*.ipynb"),
+                                  *HTML.parents[1].glob("labs/*.ipynb")])
+IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
+
+# Every figure image in a cell's output, loaded (eagerly) and decoded: how many did?
+DECODED_FIGURES = """async () => {
+  const imgs = Array.from(document.querySelectorAll('.cell_output img'))
+    .filter(img => !img.classList.contains('widget-image'));
+  const ok = await Promise.all(imgs.map(img => {
+    img.loading = 'eager';
+    return img.decode().then(() => img.naturalWidth > 0, () => false);
+  }));
+  return ok.filter(Boolean).length;
+}"""
+
+
+def _figures_in_notebook(relative_html: str) -> int:
+    import nbformat
+
+    nb = nbformat.read(HTML.parents[1] / relative_html.replace(".html", ".ipynb"), as_version=4)
+    count = 0
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type != "code" or "remove-cell" in tags or "remove-output" in tags:
+            continue
+        count += sum(any(kind in o.get("data", {}) for kind in IMAGE_TYPES)
+                     for o in cell.get("outputs", []))
+    return count
+
+
+@pytest.mark.parametrize("relative", NOTEBOOK_PAGES)
+def test_every_figure_of_the_notebook_is_on_its_page(visit, relative):
+    """A figure the notebook holds but the page does not show is a failure, whatever the
+    code did; and a notebook page that draws shows at least one figure."""
+    expected = _figures_in_notebook(relative)
+    v = visit(relative)
+    shown = v.page.evaluate(DECODED_FIGURES)
+    assert shown == expected, f"{relative}: {shown} figures decoded, the notebook holds {expected}"
+
+
+def test_exercises_are_numbered_per_chapter():
+    """Chapter 8's lab carries on from chapter 8's exercises (8.7, ...), not from 74."""
+    for relative, chapter in (("chapters/08_compute_optimal.html", 8),
+                              ("labs/08_compute_optimal_lab.html", 8),
+                              ("chapters/03_compression.html", 3)):
+        captions = re.findall(r'<span class="caption-number">Exercise ([0-9.]+) </span>',
+                              (HTML / relative).read_text())
+        assert captions, f"{relative}: no exercises found"
+        assert all(c.startswith(f"{chapter}.") for c in captions), (relative, captions)
+    lab = re.findall(r'caption-number">Exercise [0-9]+\.([0-9]+) ',
+                     (HTML / "labs/08_compute_optimal_lab.html").read_text())
+    assert int(lab[0]) > 1  # the lab continues the chapter's sequence
+
+
+# What reaches past the text column, once maths is typeset: code and equations must fit;
+# a printed output (a wide table) may scroll inside its own box.
+OVERFLOW = """() => {
+  const article = document.querySelector('article.bd-article');
+  const right = article.getBoundingClientRect().right + 1;
+  const out = [];
+  for (const el of article.querySelectorAll('*')) {
+    if (el.closest('.cell_output')) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width > 0 && box.right > right) {
+      const owner = el.closest('pre, mjx-container, table, p, li') || el;
+      out.push(owner.tagName + ': ' + (owner.textContent || '').trim().slice(0, 60));
+    }
+  }
+  return [...new Set(out)].slice(0, 5);
+}"""
+
+
+@pytest.mark.parametrize("relative", NOTEBOOK_PAGES + ["book/errata.html", "book/glossary.html"])
+def test_nothing_is_cut_off_at_the_right_edge(visit, relative):
+    """At 1280 px no code line or equation runs past the text column (code is wrapped to
+    88 columns); a wide printed table scrolls inside its output box."""
+    v = visit(relative)
+    if MATH_MARKUP.search((HTML / relative).read_text()):
+        v.page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+        v.page.wait_for_timeout(300)
+    overflow = v.page.evaluate(OVERFLOW)
+    assert not overflow, f"{relative}: past the right edge of the text column: {overflow}"
