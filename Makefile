@@ -16,7 +16,7 @@ HTML := _build/html
 TEST_ENV := SCALINGLAB_PROFILE=tiny MPLBACKEND=Agg OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
     SCALINGLAB_RESULTS=$(CURDIR)/_build/test-results
 
-.PHONY: help venv test book execute measure lint clean check-site
+.PHONY: help venv test book execute measure reference-gpu lint clean check-site
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -66,11 +66,14 @@ book: $(INSTALLED) $(VENDOR)/.installed  ## Build the website from the notebooks
 	@echo "The book is at $(CURDIR)/$(HTML)/index.html"
 
 execute: $(INSTALLED)  ## Re-run changed notebooks in place under PROFILE=... (default tiny)
-	SCALINGLAB_PROFILE=$(PROFILE) MPLBACKEND=Agg $(BIN)/python book/execute.py --profile $(PROFILE) $(if $(FORCE),--force,) chapters labs
+	SCALINGLAB_PROFILE=$(PROFILE) $(BIN)/python book/execute.py --profile $(PROFILE) $(if $(FORCE),--force,) chapters labs
 
 measure: $(INSTALLED)  ## Time the labs under PROFILE=... into run_times.json, keeping their outputs
-	SCALINGLAB_PROFILE=$(PROFILE) MPLBACKEND=Agg $(BIN)/python book/execute.py --profile $(PROFILE) --measure labs
+	SCALINGLAB_PROFILE=$(PROFILE) $(BIN)/python book/execute.py --profile $(PROFILE) --measure labs
 	$(BIN)/python book/execute.py --profile $(PROFILE) --refresh-run-times labs
+
+reference-gpu: $(INSTALLED)  ## The gpu reference set, one command of <= 8 min on an H100, into OUT=... (see --plan)
+	$(BIN)/python -m scalinglab reference --profile gpu --out $(or $(OUT),scalinglab/reference)
 
 check-site: book  ## Open the built site in headless Chromium: math, widgets, no outside requests
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -29,13 +29,14 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 import torch.nn as nn
 from torch.nn import functional as F
+
+from scalinglab._io import atomic_file
 
 CHECKPOINT_FORMAT = "scalinglab-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -298,16 +299,8 @@ def save_checkpoint(model: nn.Module, path: str | os.PathLike, **extra) -> str:
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:  # the user's umask, not mkstemp's 0600
+        torch.save(checkpoint, f)
     return sha
 
 

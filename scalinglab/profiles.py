@@ -347,6 +347,71 @@ GPU = Profile(
     est_flops_per_s=2.0e14,
 )
 
+# The gpu *reference* design: what ``python -m scalinglab reference --profile gpu`` trains,
+# with the throughput benchmark, in one command of at most 8 minutes on an H100 (a lent GPU
+# gives 15 minutes of device time in all; scalinglab.gpu_reference prints the plan and its
+# predicted seconds). On a GPU these models are overhead-bound (scalinglab.gpu_time): a
+# step costs about the same few milliseconds whatever the size, so time goes with steps,
+# and the small models far left of an IsoFLOP minimum are the dear ones. Hence: 2.9
+# decades of non-embedding N (3.8K to 3.2M), each model on max(20 N, 10M) tokens (10M is
+# 610 steps of 64 × 256 tokens); five IsoFLOP budgets over two decades (1e12 to 1e14
+# FLOPs) with six to eight sizes each, from 1 to 480 tokens per parameter, so that each
+# budget has sizes on both sides of the D/N of 20-100 where the optimum is expected (the
+# cpu grids measured 80-110 on the simpler source); the rich source (V=32, K=3) as in
+# the lab. The 32M training bytes repeat at most twice (the largest run sees 63M tokens),
+# harmless for models this small.
+_GPU_REFERENCE_LADDER = (ModelSize(12, 2, 2), ModelSize(16, 2, 2), ModelSize(24, 2, 2),
+                         ModelSize(32, 2, 2), ModelSize(48, 3, 3), ModelSize(64, 3, 4),
+                         ModelSize(96, 3, 3), ModelSize(128, 4, 4), ModelSize(192, 4, 6),
+                         ModelSize(256, 4, 8))
+GPU_CONVERGED_MIN_TOKENS = 10_000_000
+
+GPU_REFERENCE = replace(
+    GPU,
+    description="the gpu reference: ten models from 3.8K to 3.2M parameters near "
+                "convergence and five IsoFLOP budgets from 1e12 to 1e14 FLOPs, in one "
+                "command of 8 minutes on an H100 with the throughput benchmark",
+    budget="one command of ≤ 8 min on an H100, throughput benchmark included",
+    model_sizes=_GPU_REFERENCE_LADDER,
+    model_size_tokens=tuple(converged_tokens(s, floor=GPU_CONVERGED_MIN_TOKENS)
+                            for s in _GPU_REFERENCE_LADDER),
+    data_size_model="d192-L4",
+    repetition_model="d192-L4",
+    isoflop_budgets=(1e12, 3e12, 1e13, 3e13, 1e14),
+    isoflop_sizes=("d24-L2", "d32-L2", "d40-L2", "d48-L2", "d64-L2", "d64-L3", "d80-L3",
+                   "d96-L3", "d112-L3", "d128-L3", "d128-L4", "d160-L4", "d192-L4"),
+    isoflop_max_tokens=64_000_000,
+    isoflop_max_tokens_per_param=480,
+    eval_tokens=524_288,
+    extra_sizes=(ModelSize(40, 2, 2), ModelSize(48, 2, 2), ModelSize(64, 2, 2),
+                 ModelSize(80, 3, 4), ModelSize(112, 3, 4), ModelSize(128, 3, 4),
+                 ModelSize(160, 4, 5)),
+    train_bytes=32_000_000,
+    val_bytes=1_048_576,
+    # Eager: compiling each new shape would cost more than the run (scalinglab.gpu_time).
+    compile=False,
+)
+REFERENCE_DESIGNS["gpu"] = GPU_REFERENCE
+
+# Real text for the gpu reference (pydocs for chapter 6 and lab 3, the stdlib's source for
+# chapter 3's compression figure): 2.7 decades of N, each model on 8M tokens, a little
+# under one pass over the stdlib's training files and many over pydocs' 0.34 MB, where the
+# early-stopped val_bpb_best is the number to read.
+_GPU_TEXT_LADDER = (ModelSize(16, 2, 2), ModelSize(32, 2, 2), ModelSize(64, 2, 2),
+                    ModelSize(96, 3, 3), ModelSize(128, 4, 4), ModelSize(192, 4, 6),
+                    ModelSize(256, 4, 8))
+GPU_TEXT_REFERENCE = replace(
+    GPU_REFERENCE,
+    description="the gpu reference on real text: seven models from 6.6K to 3.2M parameters, "
+                "8M tokens each",
+    model_sizes=_GPU_TEXT_LADDER,
+    model_size_tokens=(8_000_000,) * len(_GPU_TEXT_LADDER),
+    isoflop_sizes=("d64-L2",),
+    extra_sizes=(),
+)
+# The design of each real-text corpus, where it differs from the lab's grid.
+REFERENCE_TEXT_DESIGNS: dict[str, Profile] = {"gpu": GPU_TEXT_REFERENCE}
+
 PROFILES: dict[str, Profile] = {p.name: p for p in (TINY, CPU, COLAB, GPU)}
 
 
@@ -402,7 +467,11 @@ def resolve_device(preference: str | torch.device = "auto") -> torch.device:
     preference = str(preference)
     if preference == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(preference)
+    try:
+        device = torch.device(preference)
+    except RuntimeError:
+        raise ValueError(f"{preference!r} is not a device; use auto, cpu, cuda, cuda:N or mps"
+                         ) from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(
             f"device {preference!r} asked for, but this torch sees no CUDA GPU "

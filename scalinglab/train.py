@@ -65,8 +65,9 @@ class TrainConfig:
     train_bytes: int | None = None
 
     def __post_init__(self) -> None:
-        if self.tokens < 1 or self.batch_size < 1:
-            raise ValueError("TrainConfig needs tokens ≥ 1 and batch_size ≥ 1")
+        for name in ("tokens", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}"

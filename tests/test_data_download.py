@@ -6,6 +6,7 @@ import functools
 import hashlib
 import http.server
 import io
+import re
 import socket
 import threading
 import zipfile
@@ -137,3 +138,25 @@ def test_cache_folder_comes_from_the_environment(monkeypatch, tmp_path):
     assert download.cache_dir() == tmp_path / "here"
     monkeypatch.delenv("SCALINGLAB_CACHE")
     assert download.cache_dir() == Path.home() / ".cache" / "scalinglab"
+
+
+def test_a_corrupted_cache_is_kept_aside_until_a_verified_copy_replaces_it(server, cache,
+                                                                         monkeypatch):
+    _serve(monkeypatch, server, "shakespeare", TEXT)
+    path = download.fetch("shakespeare")
+    damaged = TEXT[:-10] + b"corrupted!"
+    path.write_bytes(damaged)
+    aside = path.with_name(path.name + ".corrupt")
+    live = download.REMOTE_FILES["shakespeare"]
+    dead = RemoteFile("shakespeare", live.filename, f"http://127.0.0.1:{_closed_port()}/x.txt",
+                      live.sha256, live.size_bytes)
+    monkeypatch.setitem(download.REMOTE_FILES, "shakespeare", dead)
+    kept = re.escape(f"damaged copy found in the cache is kept at {aside}")
+    with pytest.warns(RuntimeWarning, match=re.escape(f"moved it to {aside}")), \
+            pytest.raises(RuntimeError, match=kept):
+        load_corpus("shakespeare")  # offline: the damaged copy is set aside, never deleted
+    assert aside.read_bytes() == damaged and not path.exists()
+    monkeypatch.setitem(download.REMOTE_FILES, "shakespeare", live)
+    corpus = load_corpus("shakespeare")  # online again: a verified copy replaces it
+    assert corpus.train.tobytes() + corpus.val.tobytes() == TEXT
+    assert sorted(p.name for p in cache.iterdir()) == ["tinyshakespeare_input.txt"]

@@ -132,3 +132,9 @@ def test_corpus_options_size_and_shape_the_synthetic_source_only():
     options = tiny.corpus_options("synthetic")
     assert options["vocab_size"] == 16 and options["concentrations"] == [16.0, 8.0, 4.0]
     assert tiny.corpus_options("pydocs") == {}
+
+
+def test_a_device_that_does_not_exist_is_named_in_one_line():
+    with pytest.raises(ValueError) as err:
+        profiles.resolve_device("banana")
+    assert str(err.value) == "'banana' is not a device; use auto, cpu, cuda, cuda:N or mps"

@@ -4,7 +4,10 @@ Reads the sweep's JSONL results (one run record per line), fits a power law,
 Chinchilla's law or IsoFLOP parabolas with :mod:`scalinglab.fit`, and prints
 each parameter with its bootstrap interval. A last line cut off mid-write (a
 sweep killed while appending) is skipped and reported; any other bad line is
-an error naming its line number.
+an error naming its line number. A run listed twice counts once (with a
+warning), and records of different grids, corpora or profiles are refused
+unless ``--grid``/``--corpus``/``--profile`` says which to fit
+(:mod:`scalinglab.sweep.records`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import math
 import sys
 import warnings
 from pathlib import Path
+
+from scalinglab import _args
 
 LAWS = ("power", "chinchilla", "isoflop")
 X_COLUMNS = ("n_params", "n_params_non_embedding", "tokens", "flops")
@@ -37,11 +42,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--fix-E", dest="fix_E", default=None, metavar="VALUE|floor",
                         help="power law only: fix the floor E to VALUE, or to the records' "
                              "entropy_floor_bpb with 'floor' (default: E free)")
-    parser.add_argument("--n-boot", dest="n_boot", type=int, default=None,
-                        help="bootstrap resamples (default: the fit's own, 200–1000)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
-    parser.add_argument("--level", type=float, default=0.95,
-                        help="interval level (default: 0.95)")
+    parser.add_argument("--n-boot", dest="n_boot", type=_args.at_least(20, "resamples"),
+                        default=None, help="bootstrap resamples, at least 20 (default: the "
+                                           "fit's own, 200–1000)")
+    parser.add_argument("--seed", type=_args.seed, default=0, help="bootstrap seed (default: 0)")
+    parser.add_argument("--level", type=_args.level, default=0.95,
+                        help="interval level, a fraction between 0 and 1 (default: 0.95)")
+    choose = parser.add_argument_group(
+        "which records", "A file that mixes families is refused until one is chosen.")
+    choose.add_argument("--grid", default=None, help="fit only the records of this grid")
+    choose.add_argument("--corpus", default=None, help="fit only the records of this corpus")
+    choose.add_argument("--profile", default=None,
+                        help="fit only the records of this profile")
+    choose.add_argument("--tokens", type=_args.positive_int, default=None,
+                        help="fit only the records trained on this many tokens")
     parser.set_defaults(func=run)
 
 
@@ -52,8 +66,11 @@ def read_records(path: str | Path) -> tuple[list[tuple[int, dict]], list[str]]:
     note. A bad line anywhere else means the file is damaged: ValueError.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a results file; give the path of a "
+                         "sweep's .jsonl file")
     if not path.is_file():
-        raise FileNotFoundError(f"no such results file: {path}")
+        raise FileNotFoundError(f"no such results file: {path}; check the path")
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     numbered = [(i + 1, line) for i, line in enumerate(lines) if line.strip()]
     records, notes = [], []
@@ -110,10 +127,22 @@ def _floor(records: list[tuple[int, dict]], fix_E: str) -> float:
     return float(floors.pop())
 
 
+def one_family_records(records: list[tuple[int, dict]],
+                       args: argparse.Namespace) -> list[tuple[int, dict]]:
+    """The (line, record) pairs left once repeated runs are dropped and one family is chosen."""
+    from scalinglab.sweep.records import one_family, unique_records
+
+    kept = one_family(unique_records([record for _, record in records]), grid=args.grid,
+                      corpus=args.corpus, profile=args.profile, tokens=args.tokens)
+    chosen = {id(record) for record in kept}
+    return [(number, record) for number, record in records if id(record) in chosen]
+
+
 def run(args: argparse.Namespace) -> int:
     from scalinglab.fit import fit_chinchilla, fit_isoflop, fit_power_law
 
     records, notes = read_records(args.file)
+    listed = len(records)
     if args.law != "power" and args.fix_E is not None:
         raise ValueError("--fix-E applies to --law power only")
     if args.law != "power" and args.x not in PARAM_COLUMNS:
@@ -122,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
     boot = {} if args.n_boot is None else {"n_boot": args.n_boot}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        records = one_family_records(records, args)
         if args.law == "power":
             E = None if args.fix_E is None else _floor(records, args.fix_E)
             y = _column(records, args.y)
@@ -138,10 +168,12 @@ def run(args: argparse.Namespace) -> int:
             what = f"N = {args.x}, D = tokens, L = {args.y}"
         else:
             fit = fit_isoflop([record for _, record in records], n_key=args.x,
-                              loss_key=args.y, seed=args.seed, **boot)
+                              loss_key=args.y)
             what = f"N = {args.x}, loss = {args.y}"
         text = fit.summary(args.level)
     skipped = f", {len(notes)} line skipped" if notes else ""
+    if len(records) < listed:
+        skipped += f", {listed - len(records)} not fitted (repeated or another family)"
     print(f"{args.file}: {len(records)} run records{skipped} ({what})")
     print(text)
     for note in notes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from scalinglab import _args
 from scalinglab._io import write_atomic
 from scalinglab.data.corpus import CORPORA, synthetic_source
 
@@ -38,14 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="only 'synthetic' can be sampled (default)")
     parser.add_argument("--bytes", dest="n_bytes", type=int, required=True, metavar="N",
                         help="number of bytes (symbols) to write")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the sample (default 0)")
+    parser.add_argument("--seed", type=_args.seed, default=0,
+                        help="seed of the sample (default 0)")
     parser.add_argument("--vocab-size", type=int, default=16, help="symbols V (default 16)")
     parser.add_argument("--order", type=int, default=3, help="memory K (default 3)")
     parser.add_argument("--concentrations", type=_numbers, default=None, metavar="A1,A2,...",
                         help="a_1,...,a_K separated by commas (default V, V/2, V/4, ...)")
     parser.add_argument("--zipf-exponent", type=float, default=1.0,
                         help="exponent of the Zipf base distribution (default 1)")
-    parser.add_argument("--source-seed", type=int, default=0,
+    parser.add_argument("--source-seed", type=_args.seed, default=0,
                         help="seed of the draw of the source itself (default 0)")
     parser.set_defaults(func=run)
 

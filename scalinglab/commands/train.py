@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+
+from scalinglab import _args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,10 +20,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--size", default=None,
                         help="model size by name, e.g. d32-L2 (default: the profile's "
                              "data-size model)")
-    parser.add_argument("--tokens", type=int, default=None,
-                        help="training tokens (default: the size's tokens in the model-size grid)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None, help="cpu, cuda or auto (default: the profile's)")
+    parser.add_argument("--tokens", type=_args.positive_int, default=None,
+                        help="training tokens, rounded up to whole batches (default: the "
+                             "size's tokens in the model-size grid)")
+    parser.add_argument("--seed", type=_args.seed, default=0)
+    parser.add_argument("--device", type=_args.device, default=None,
+                        help="cpu, cuda, cuda:N, mps or auto (default: the profile's)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="torch.compile the model (CUDA only; default: the profile's)")
     parser.add_argument("--save", default=None, metavar="MODEL.pt", help="write a checkpoint")
@@ -43,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     tokens = args.tokens
     if tokens is None:
         tokens = dict(zip(profile.model_sizes, profile.model_size_tokens, strict=True))[size]
+    if args.tokens is not None and (
+        note := _args.tokens_note(args.tokens, profile.batch_size, profile.seq_len)
+    ):
+        print(f"note: {note}", file=sys.stderr)
     options = profile.corpus_options(corpus_name)
     corpus = load_corpus(corpus_name, **options)
     config = size.config(vocab_size=corpus.vocab_size, seq_len=profile.seq_len)
@@ -62,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                               record=record)
         print(f"saved {args.save} (weights sha256 {sha[:16]}…)")
     if args.record:
-        from pathlib import Path
+        from scalinglab._io import write_atomic
 
-        Path(args.record).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+        write_atomic(args.record, (json.dumps(record, indent=1, sort_keys=True) + "\n").encode())
     return 0

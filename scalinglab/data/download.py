@@ -4,7 +4,9 @@ A file is fetched once into the cache folder (``SCALINGLAB_CACHE``, else
 ``~/.cache/scalinglab``): it is streamed into a temporary file in that folder, hashed
 as it arrives, and renamed into place only when its SHA-256 matches the pinned value.
 Every load hashes the cached file again (a tenth of a second for enwik8's 36 MB), so a
-file damaged on disk is reported, deleted and fetched again, never used.
+file damaged on disk is reported and fetched again, never used. The damaged file is
+moved aside to ``<name>.corrupt`` first and deleted only once a verified copy has
+replaced it: offline, the error says where it lies, and nothing is lost.
 
 The pinned hashes are the ones the Hugging Face ``datasets`` library records for the
 same URLs (``datasets/enwik8/dataset_infos.json``, ``datasets/tiny_shakespeare/
@@ -96,9 +98,23 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def corrupt_path(path: Path) -> Path:
+    """Where a cached file that failed its hash is kept until a verified copy replaces it."""
+    return path.with_name(path.name + ".corrupt")
+
+
+def _kept_note(path: Path) -> str:
+    aside = corrupt_path(path)
+    if not aside.exists():
+        return ""
+    return (f" The damaged copy found in the cache is kept at {aside} (it failed its SHA-256 "
+            "check, so it is not used).")
+
+
 def _offline_error(remote: RemoteFile, path: Path, err: BaseException) -> RuntimeError:
     return RuntimeError(
-        f"could not download the '{remote.corpus}' corpus from {remote.url} ({err}). "
+        f"could not download the '{remote.corpus}' corpus from {remote.url} ({err})."
+        f"{_kept_note(path)} "
         f"Without a network, use a corpus that needs no download: {', '.join(OFFLINE_CORPORA)}. "
         f"Or fetch {remote.url} on another machine and copy it by hand to {path} "
         f"(SHA-256 {remote.sha256}); set SCALINGLAB_CACHE to use another cache folder."
@@ -126,18 +142,20 @@ def _download(remote: RemoteFile, path: Path, timeout: float) -> None:
                 f"the file downloaded from {remote.url} has SHA-256 {digest.hexdigest()}, "
                 f"not the pinned {remote.sha256}, so it was discarded. The download was "
                 f"damaged or the server changed the file: try again, or copy a verified "
-                f"copy by hand to {path}."
+                f"copy by hand to {path}.{_kept_note(path)}"
             )
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    corrupt_path(path).unlink(missing_ok=True)  # a verified copy is in place: drop the bad one
 
 
 def fetch(corpus: str, *, timeout: float = 60.0) -> Path:
     """The verified cached file of a downloadable corpus, downloading it if needed.
 
-    A cached file whose SHA-256 does not match is reported (a warning), deleted and
-    downloaded again.
+    A cached file whose SHA-256 does not match is reported (a warning), moved aside
+    to ``<name>.corrupt`` and downloaded again; the bad copy is deleted only once the
+    new one is verified.
     """
     remote = remote_file(corpus)
     path = cached_path(corpus)
@@ -145,13 +163,14 @@ def fetch(corpus: str, *, timeout: float = 60.0) -> Path:
         found = sha256_of(path)
         if found == remote.sha256:
             return path
+        aside = corrupt_path(path)
         warnings.warn(
             f"cached file {path} is corrupted (SHA-256 {found}, expected {remote.sha256}); "
-            "deleting it and downloading it again",
+            f"moved it to {aside} and downloading it again",
             RuntimeWarning,
             stacklevel=2,
         )
-        path.unlink()
+        os.replace(path, aside)
     print(f"downloading the '{corpus}' corpus ({remote.size_bytes / 1e6:.1f} MB) from "
           f"{remote.url} to {path}", file=sys.stderr)
     _download(remote, path, timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from scalinglab.data import load_corpus
@@ -36,6 +37,21 @@ def _with_overrides(specs: list[RunSpec], sizes: list[str] | None,
     return specs
 
 
+def _run_claimed(store: ResultsStore, spec: RunSpec, run: Callable[[RunSpec], None], *,
+                 wait: bool) -> bool:
+    """Train ``spec`` under its claim unless the store has it; False if the claim is taken.
+
+    The store is read again once the claim is held: the process that held it
+    before may have stored the run in the meantime.
+    """
+    with store.claim(spec.key) as claim:
+        if not claim.acquire(wait=wait):
+            return False
+        if spec.key not in store.keys():
+            run(spec)
+    return True
+
+
 def sweep(
     grid: str,
     *,
@@ -57,7 +73,9 @@ def sweep(
     rerun skips what is there (see :mod:`scalinglab.sweep.store`); without it
     nothing is saved. ``sizes`` and ``tokens`` narrow a grid for quick looks.
     Under ``torchrun`` each rank trains every world_size-th run; ``out`` is then
-    required, since it is how the ranks share their results.
+    required, since it is how the ranks share their results. Sweeps started
+    separately on one ``out`` share the work too: each run is claimed while it
+    trains (:mod:`scalinglab.sweep.claims`), so it is trained and stored once.
 
     Records come back in grid order, each with ``grid``, ``run_key``, ``size``
     and (IsoFLOP) ``flops_budget`` added to :func:`scalinglab.train.train`'s.
@@ -99,7 +117,8 @@ def sweep(
         bar = tqdm(total=len(owned), initial=len(owned) - len(mine),
                    desc=f"{grid} sweep ({profile.name})", unit="run",
                    disable=None if show is None else not show)
-        for spec in mine:
+
+        def run(spec: RunSpec) -> None:
             bar.set_postfix(size=spec.point.size.name, refresh=True)
             extra = {"grid": grid, "run_key": spec.key, "size": spec.point.size.name,
                      "corpus_options": options}
@@ -111,9 +130,21 @@ def sweep(
                            progress=show, num_threads=profile.num_threads,
                            eval_points=spec.point.eval_points, profile=profile.name,
                            extra=extra)
-            if store is not None:
-                store.append(record)
-            fresh.append(record)
+            if store is None or store.append_new(record):
+                fresh.append(record)
+
+        # Another sweep on the same file may be training a run (its claim is held):
+        # skip it, and come back once the rest is done, by when it is usually stored.
+        elsewhere = []
+        for spec in mine:
+            if store is None:
+                run(spec)
+            elif not _run_claimed(store, spec, run, wait=False):
+                elsewhere.append(spec)
+                continue
+            bar.update(1)
+        for spec in elsewhere:
+            _run_claimed(store, spec, run, wait=True)
             bar.update(1)
         bar.close()
         barrier()

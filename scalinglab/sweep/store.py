@@ -13,9 +13,13 @@ A sweep can run for hours; the machine can die at any moment. So:
 * an invalid line anywhere else is not a crash artefact but damage, and is an
   error naming the line: the store does not guess.
 
-Several processes (the ranks of a ``torchrun`` sweep) may share one file: every
-read, repair and append holds an exclusive ``flock`` on the file's folder (not on
-the file, which a repair replaces; and no lock file is left lying around).
+Several processes (the ranks of a ``torchrun`` sweep, or two sweeps started on
+the same ``--out``) may share one file: every read, repair and append holds an
+exclusive ``flock`` on the file's folder (not on the file, which a repair
+replaces; and no lock file is left lying around). :meth:`ResultsStore.append_new`
+checks for the run's key and appends under one lock, so a run is stored once
+however many processes finish it; :meth:`ResultsStore.claim` lets one process
+at a time train a run (see :mod:`scalinglab.sweep.claims`).
 """
 
 from __future__ import annotations
@@ -24,23 +28,16 @@ import contextlib
 import fcntl
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from scalinglab._io import atomic_file, fsync_dir
+from scalinglab.sweep.claims import RunClaim
+
 
 class TornRecordWarning(UserWarning):
     """The last line of a results file was cut short by a crash and was set aside."""
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class ResultsStore:
@@ -102,18 +99,8 @@ class ResultsStore:
             f.write(torn + b"\n")
             f.flush()
             os.fsync(f.fileno())
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                   dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data[:offset])
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        _fsync_dir(self.path.parent)
+        with atomic_file(self.path) as f:  # keeps the file's mode: a shared folder stays shared
+            f.write(data[:offset])
         warnings.warn(
             f"{self.path}, line {line_number}: incomplete record ({len(torn)} bytes, cut short "
             f"by a crash?); moved it to {self.torn_path} and kept the {line_number - 1} "
@@ -161,17 +148,46 @@ class ResultsStore:
 
     def append(self, record: dict) -> None:
         """Add one record as one line, durably (flush + fsync) before returning."""
-        line = json.dumps(record, sort_keys=True, allow_nan=False, default=_jsonable) + "\n"
+        line = _line(record)
         with self._locked():
             self._read_repairing()  # never append after a torn line
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                data = line.encode()
-                while data:  # a regular file takes it all at once; loop in case it does not
-                    data = data[os.write(fd, data):]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            self._write_line(line)
+
+    def append_new(self, record: dict) -> bool:
+        """Append ``record`` unless one with its ``run_key`` is stored; True if it was added.
+
+        The check and the append happen under one lock, so two processes that
+        both finish a run store it once.
+        """
+        line = _line(record)
+        with self._locked():
+            stored = {r.get("run_key") for r in self._read_repairing()}
+            if record.get("run_key") in stored:
+                return False
+            self._write_line(line)
+            return True
+
+    def claim(self, run_key: str) -> RunClaim:
+        """The lock a process holds while it trains run ``run_key`` for this file."""
+        return RunClaim(self.path.with_name(f"{self.path.name}.{run_key}.lock"))
+
+    def _write_line(self, line: str) -> None:
+        created = not self.path.exists()
+        # 0o666 lets the umask set the permissions, as for any file the user creates
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            data = line.encode()
+            while data:  # a regular file takes it all at once; loop in case it does not
+                data = data[os.write(fd, data):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            fsync_dir(self.path.parent)
+
+
+def _line(record: dict) -> str:
+    return json.dumps(record, sort_keys=True, allow_nan=False, default=_jsonable) + "\n"
 
 
 def _jsonable(value):
