@@ -32,7 +32,6 @@ from nbclient import NotebookClient
 
 from scalinglab._io import write_atomic
 
-
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 
 

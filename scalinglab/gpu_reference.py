@@ -2,7 +2,7 @@
 
 A lent GPU gives 15 minutes of device time in all, start-up included, and one
 command may run for 10, so everything the website shows from a GPU comes from
-one command designed to take 8 (DESIGN.md §4-5)::
+one command designed to take 8 (ARCHITECTURE.md)::
 
     python -m scalinglab reference --profile gpu --plan      # every run, its FLOPs, its seconds
     python -m scalinglab reference --profile gpu --out DIR   # run it (needs a CUDA GPU)

@@ -1,7 +1,7 @@
 """How long the gpu reference takes on one H100, predicted before anything was measured there.
 
 A lent GPU gives 15 minutes of device time in all, so the gpu reference set is
-designed to fit one command of 8 minutes (DESIGN.md §4) and its plan prints a
+designed to fit one command of 8 minutes (ARCHITECTURE.md) and its plan prints a
 prediction for every run. The prediction is a small model whose numbers are
 *assumptions*, each stated here with where it comes from, to be replaced by the
 first measured run (``gpu_reference_log.json`` records predicted against

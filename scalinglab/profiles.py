@@ -1,7 +1,7 @@
 """Hardware profiles: how big the book's experiments are on the reader's machine.
 
 The same lab runs in seconds in CI and for minutes on a GPU; what changes is a
-*profile* (DESIGN.md §4): the model sizes of a family, the tokens each model
+*profile* (ARCHITECTURE.md): the model sizes of a family, the tokens each model
 sees and the compute budgets of the IsoFLOP curves. Profiles are plain data, a
 frozen dataclass each, so a lab can print exactly what it is about to train.
 

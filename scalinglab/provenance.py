@@ -2,7 +2,7 @@
 
 Every run record and every reference result carries these fields, so a number
 on the website can be traced to the commit and hardware that produced it
-(DESIGN.md §5). The keys describe the software and hardware, never the host's
+(ARCHITECTURE.md, "Decisions to know"). The keys describe the software and hardware, never the host's
 name or the user's paths, so records from different machines compare cleanly.
 """
 

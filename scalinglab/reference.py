@@ -1,7 +1,7 @@
 """Reference results: the sweeps behind the website's figures, kept with their provenance.
 
 A lab either trains now, in the reader's profile, or loads the results of a
-larger profile from ``scalinglab/reference/`` and says which (DESIGN.md §5).
+larger profile from ``scalinglab/reference/`` and says which (ARCHITECTURE.md, "Decisions to know").
 Each file is ``<profile>_<grid>_<corpus>.jsonl``, written by the same resumable
 sweep as everything else, so regenerating is one command::
 

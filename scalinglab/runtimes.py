@@ -1,7 +1,7 @@
 """Measured run times of the book's notebooks, per hardware profile.
 
 Every lab tells its reader, before it trains anything, how long it took under
-each profile (DESIGN.md §4, §6). Those numbers are not typed in by hand: each
+each profile (ARCHITECTURE.md). Those numbers are not typed in by hand: each
 time ``book/execute.py`` runs a notebook under a profile it records the wall
 time, device and date here, in ``scalinglab/reference/run_times.json``, which
 ships with the package so that a lab opened in Colab can print it too. A

@@ -1,4 +1,4 @@
-"""Every notebook follows the book's conventions (DESIGN.md §6).
+"""Every notebook follows the book's conventions (ARCHITECTURE.md).
 
 First code cell: the Colab bootstrap, installing scalinglab from the repository
 named in book/_config.yml. Second: the profile report. Then hidden assert

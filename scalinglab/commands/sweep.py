@@ -1,4 +1,4 @@
-"""``python -m scalinglab sweep``: a model-size, data-size or IsoFLOP family, resumable.
+"""``python -m scalinglab sweep``: a model-size, data-size, repetition or IsoFLOP family, resumable.
 
 Run under ``torchrun --nproc_per_node=K -m scalinglab sweep …`` to deal whole runs out
 to K ranks.

@@ -1,4 +1,4 @@
-"""The three families of runs a scaling-law study trains, laid out from a profile.
+"""The four families of runs a scaling-law study trains, laid out from a profile.
 
 * **model-size** — L(N): each model size on enough tokens to come close to
   convergence (Kaplan et al., 2020, section 3).
