@@ -2,8 +2,9 @@
 
 Every run record and every reference result carries these fields, so a number
 on the website can be traced to the commit and hardware that produced it
-(ARCHITECTURE.md, "Decisions to know"). The keys describe the software and hardware, never the host's
-name or the user's paths, so records from different machines compare cleanly.
+(ARCHITECTURE.md, "Decisions to know"). The keys describe the software and
+hardware, never the host's name or the user's paths, so records from different
+machines compare cleanly.
 """
 
 from __future__ import annotations

@@ -42,8 +42,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 class TrainConfig:
     """What defines a run's outcome: how much data, the optimiser and its schedule, the seed.
 
-    The defaults are the recipe measured when the book was designed (ARCHITECTURE.md). ``lr=None`` scales the
-    peak learning rate with width as ``lr_base·sqrt(128/d_model)``: narrower
+    The defaults are the recipe measured when the book was designed (ARCHITECTURE.md).
+    ``lr=None`` scales the peak learning rate with width as ``lr_base·sqrt(128/d_model)``: narrower
     models tolerate larger steps, and one rule keeps a whole family stable.
     ``train_bytes`` restricts training to the first that many bytes of the
     corpus, which is how a data-size sweep makes small datasets repeat.
