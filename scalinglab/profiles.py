@@ -227,8 +227,8 @@ CPU = Profile(
 # is a background job of about two hours on one core (``python -m scalinglab reference
 # --profile cpu``), sized to measure exponents rather than to fit a lab's 15 minutes:
 # 2.64 decades of non-embedding N (1.0K to 0.45M), each model on max(20 N, 5M) fresh
-# tokens; six IsoFLOP budgets over 2.5 decades of compute with five sizes each around
-# the optimum; and L(D) on one model with fresh data from 125K to 8M tokens. The training
+# tokens; five IsoFLOP budgets over 2 decades of compute with five or six sizes each
+# around the optimum (a sixth, 1e13, would have cost as much again as the other five); and L(D) on one model with fresh data from 125K to 8M tokens. The training
 # sample is large enough that no run of it sees a byte twice in expectation.
 # (d128-L4 would add 0.25 decades for 30 minutes; a d6-L2 at the bottom adds as much for
 # 17 seconds.)
@@ -252,14 +252,14 @@ def converged_tokens(size: ModelSize, per_param: float = CONVERGED_TOKENS_PER_PA
 
 CPU_REFERENCE = replace(
     CPU,
-    description="the cpu reference: nine models from 1.0K to 0.45M parameters near "
-                "convergence, six IsoFLOP budgets, L(D) on fresh data",
+    description="the cpu reference: nine models from 1.0K to 0.45M parameters on "
+                "max(20N, 5M) fresh tokens, five IsoFLOP budgets, L(D) on fresh data",
     budget="about two hours on one core, in the background",
     budget_s=3 * 3600,
     model_sizes=_REFERENCE_LADDER,
     model_size_tokens=tuple(converged_tokens(s) for s in _REFERENCE_LADDER),
     data_size_tokens=(125_000, 250_000, 500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000),
-    isoflop_budgets=(3e10, 1e11, 3e11, 1e12, 3e12, 1e13),
+    isoflop_budgets=(3e10, 1e11, 3e11, 1e12, 3e12),
     isoflop_sizes=("d8-L2", "d12-L2", "d16-L2", "d24-L2", "d32-L2", "d40-L2", "d48-L3",
                    "d64-L3", "d80-L3", "d96-L4"),
     isoflop_max_tokens=50_000_000,

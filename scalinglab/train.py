@@ -46,7 +46,7 @@ class TrainConfig:
     ``lr=None`` scales the peak learning rate with width as ``lr_base·sqrt(128/d_model)``: narrower
     models tolerate larger steps, and one rule keeps a whole family stable.
     ``train_bytes`` restricts training to the first that many bytes of the
-    corpus, which is how a data-size sweep makes small datasets repeat.
+    corpus, which is how a repetition sweep makes small datasets repeat.
     """
 
     tokens: int = 500_000
