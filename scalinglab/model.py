@@ -200,6 +200,30 @@ class GPT(nn.Module):
             total -= self.wte.weight.numel() + self.wpe.weight.numel()
         return total
 
+    def n_params_by_group(self) -> dict[str, int]:
+        """Parameters by group, so "which N?" is a choice the reader can see.
+
+        Token and position embeddings, the blocks' weights and biases, their
+        LayerNorms, the final LayerNorm, and the total (the tied output layer is the
+        token table, counted once). Kaplan's non-embedding N is the total less the
+        two tables. The groups are checked to add up to ``n_params(False)``.
+        """
+        block_norms = sum(p.numel() for block in self.blocks for name, p in
+                          block.named_parameters() if name.startswith("ln"))
+        blocks = sum(p.numel() for p in self.blocks.parameters())
+        groups = {
+            "token embedding": self.wte.weight.numel(),
+            "position embedding": self.wpe.weight.numel(),
+            "blocks (weights, biases)": blocks - block_norms,
+            "block LayerNorms": block_norms,
+            "final LayerNorm": sum(p.numel() for p in self.ln_f.parameters()),
+        }
+        groups["total"] = sum(groups.values())
+        if groups["total"] != self.n_params(non_embedding=False):
+            raise RuntimeError(f"parameter groups {groups} do not add up to the model's "
+                               f"{self.n_params(non_embedding=False):,}; a module is missing")
+        return groups
+
     def flops_per_token(self, output_layer: bool = False) -> float:
         """Training FLOPs per token: 6·N + 6·n_layer·seq_len·d_model.
 

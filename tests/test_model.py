@@ -148,3 +148,16 @@ def test_generate_extends_the_prompt():
     out = model.generate(prompt, 40, generator=torch.Generator().manual_seed(0), top_k=4)
     assert out.shape == (1, 43) and torch.equal(out[:, :3], prompt)
     assert int(out.max()) < 16
+
+
+def test_parameter_groups_add_up_and_give_both_counts():
+    from scalinglab.model import GPT, GPTConfig
+
+    model = GPT(GPTConfig(vocab_size=256, seq_len=32, n_layer=3, n_head=4, d_model=64))
+    groups = model.n_params_by_group()
+    assert groups["total"] == model.n_params(non_embedding=False)
+    assert groups["total"] - groups["token embedding"] - groups["position embedding"] == (
+        model.n_params())
+    assert groups["token embedding"] == 256 * 64 and groups["position embedding"] == 32 * 64
+    assert groups["block LayerNorms"] == 3 * 2 * 2 * 64  # two norms a block, weight and bias
+    assert groups["blocks (weights, biases)"] == 3 * (12 * 64 * 64 + 9 * 64)
