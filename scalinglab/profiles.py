@@ -228,8 +228,9 @@ CPU = Profile(
 # --profile cpu``), sized to measure exponents rather than to fit a lab's 15 minutes:
 # 2.64 decades of non-embedding N (1.0K to 0.45M), each model on max(20 N, 5M) fresh
 # tokens; five IsoFLOP budgets over 2 decades of compute with five or six sizes each
-# around the optimum (a sixth, 1e13, would have cost as much again as the other five); and L(D) on one model with fresh data from 125K to 8M tokens. The training
-# sample is large enough that no run of it sees a byte twice in expectation.
+# around the optimum (a sixth, 1e13, would have cost as much again as the other five);
+# and L(D) on one model with fresh data from 125K to 8M tokens. The training sample is
+# large enough that no run of it sees a byte twice in expectation.
 # (d128-L4 would add 0.25 decades for 30 minutes; a d6-L2 at the bottom adds as much for
 # 17 seconds.)
 _REFERENCE_LADDER = (ModelSize(6, 2, 2), ModelSize(8, 2, 2), ModelSize(12, 2, 2),

@@ -22,7 +22,7 @@ def archive() -> bytes:
 
 
 def test_archive_layout(archive):
-    assert archive[:4] == MAGIC and archive[4] == 1
+    assert archive[:4] == MAGIC and archive[4] == 2
     (length,) = struct.unpack_from("<I", archive, 5)
     header = json.loads(archive[9 : 9 + length])
     assert header["original_length"] == 3000

@@ -14,8 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-from scalinglab._io import write_atomic
-from scalinglab.commands.compress import check_paths
+from scalinglab.commands.compress import check_paths, read_file, write_file
 from scalinglab.compress.api import decompress_bytes, read_header
 
 
@@ -41,19 +40,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+def _weights_bytes(checkpoint: Path) -> int:
+    from scalinglab.compress.transformer_model import weights_size_bytes
+    from scalinglab.model import load_checkpoint
+
+    return weights_size_bytes(load_checkpoint(checkpoint)[0])
+
+
 def run(args: argparse.Namespace) -> int:
     archive = check_paths(args.input, args.output, args.force)
-    prime = args.prime.read_bytes() if args.prime else None
+    prime = read_file(args.prime, "prime text") if args.prime else None
     t0 = time.perf_counter()
     data = decompress_bytes(archive, checkpoint=args.model, prime=prime)
     wall_s = time.perf_counter() - t0
-    write_atomic(args.output, data)
+    write_file(args.output, data)
     model = read_header(archive)["model"].get("name", "?")
-    bpb = 8 * len(archive) / len(data) if data else float("nan")
+    print(f"{args.input}: {len(archive):,} bytes -> {args.output}: {len(data):,} bytes "
+          f"(model {model}, CRC-32 verified)")
+    if not data:
+        print("an empty file has no rate in bits per byte")
+        return 0
     speed = len(data) / 1000 / wall_s if wall_s > 0 else float("inf")
-    print(
-        f"{args.input}: {len(archive):,} bytes -> {args.output}: {len(data):,} bytes "
-        f"(model {model}, CRC-32 verified)"
-    )
-    print(f"{bpb:.4f} bits/byte, decoded at {speed:.1f} KB/s")
+    rates = f"{8 * len(archive) / len(data):.4f} bits/byte raw"
+    side = (_weights_bytes(args.model), "float32 weights") if model == "pretrained" else \
+        (len(prime), "prime text") if prime and model != "stored" else None
+    if side:
+        rates += f", {8 * (len(archive) + side[0]) / len(data):.4f} with the " \
+                 f"{side[0]:,}-byte {side[1]}"
+    elif model == "transformer" or model.startswith("order"):
+        rates += " (the model learned as it coded: no weights, and this is its prequential rate)"
+    print(f"{rates}; decoded at {speed:.1f} KB/s")
     return 0

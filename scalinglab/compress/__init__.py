@@ -6,10 +6,14 @@ Chapter 3's thesis made executable. The pieces, one module each:
   (re-exported from :mod:`scalinglab.entropy`);
 - ``huffman`` and ``lz77``: the teaching codes (a code per symbol; copying);
 - ``arithmetic``: the exact integer range coder every model drives;
-- ``quantize``: float probabilities → integer frequencies, identically on both ends;
+- ``quantize``: float probabilities → integer frequencies, identically on both ends,
+  mixed with a uniform escape so that every byte can be coded;
 - ``context_models``: static order-0 and adaptive order-k count models;
-- ``transformer_model``: a :mod:`scalinglab.model` GPT, pre-trained or prequential;
-- ``archive``: the file format and atomic writes;
+- ``transformer_model``: a :mod:`scalinglab.model` GPT, pre-trained or prequential,
+  coded by ``chunked`` (many chunks as one batch, with the KV cache of ``cached_gpt``)
+  or by ``sequential`` (one stream, one forward pass per byte), over ``windows``;
+- ``archive`` and ``fields``: the file format, its stored form (never more than 59
+  bytes over the input), header checks, atomic writes;
 - ``baselines``: gzip, bz2, xz and zstd on the same bytes;
 - ``api``: ``compress`` / ``compress_bytes`` / ``decompress_bytes``.
 """

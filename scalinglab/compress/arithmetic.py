@@ -14,12 +14,25 @@ any machine. Two entry points share one state and one renormalisation:
   2^total_bits (a 256-way byte from a transformer, say), with
   ``cum`` = the frequencies of the symbols before it.
 * ``encode_bit(bit, p1)``: one binary decision with P(bit = 1) = p1 / 2^16,
-  the cheap case that the context models use eight times per byte.
+  the cheap case that the context models use eight times per byte;
+* ``encode_uniform(value, bits)``: a value of ``bits`` bits, each equally likely
+  (a stored byte, a yes/no flag), which costs exactly ``bits`` bits.
 
 Precision. After renormalisation range ≥ 2^56, so with totals up to 2^24 the
 truncation ``range >> total_bits`` loses less than 2^-32 of the interval per
 symbol: the coder's overhead is the final flush (≤ 8 bytes) and nothing else
 measurable. A carry out of ``low`` is propagated into the bytes already written.
+
+A lower bound, not an estimate. Every symbol gets at most its share of the
+interval (both sides of a binary decision are truncated, leaving a sliver
+unused), so the final interval is no wider than 2^-I, where I = sum of
+-log2(freq / total) is the ideal code length of the integer probabilities; it
+is also at least 2^-(8s + 8) wide after s bytes were shifted out, and the flush
+writes at least one byte. Hence the payload is never shorter than I bits, and a
+"coder overhead" measured against I is never negative.
+
+A decoder given a damaged or forged code stops with an error once it has read
+more than 8 bytes past the end (a valid code never takes it that far).
 """
 
 from __future__ import annotations
@@ -34,6 +47,11 @@ RENORM_BELOW = 1 << (STATE_BITS - 8)
 
 BIT_PROBABILITY_BITS = 16
 """Binary decisions carry P(1) as an integer out of 2^16, in [1, 2^16 - 1]."""
+
+_BIT_ONE = 1 << BIT_PROBABILITY_BITS
+
+READ_PAST_END_BYTES = 8
+"""A valid code is decoded having read at most 7 zero bytes past its end."""
 
 MAX_TOTAL_BITS = 24
 """Largest frequency total (as a power of two) that ``encode`` accepts."""
@@ -84,17 +102,21 @@ class RangeEncoder:
         decoder's ``decode_bit(bit, p1)`` has the same signature and returns the
         bit it read.
         """
-        bound = (self.range >> 16) * p1
+        r = self.range >> 16
         if bit:
-            self.range = bound
+            self.range = r * p1
         else:
-            self.low += bound
-            self.range -= bound
+            self.low += r * p1
+            self.range = r * (_BIT_ONE - p1)
             if self.low > MASK:
                 self._carry()
         if self.range < RENORM_BELOW:
             self._shift()
         return bit
+
+    def encode_uniform(self, value: int, bits: int) -> None:
+        """Code ``value`` in [0, 2^bits) with every value equally likely: ``bits`` bits."""
+        self.encode(value, 1, bits)
 
     def finish(self) -> bytes:
         """Flush the fewest bytes that pin a value inside the final interval.
@@ -138,6 +160,11 @@ class RangeDecoder:
             code = (code << 8) | (data[pos] if pos < n else 0)
             pos += 1
             rng <<= 8
+        if pos > n + READ_PAST_END_BYTES:
+            raise ValueError(
+                f"corrupted archive: the decoder read {pos - n} bytes past the end of the "
+                f"{n}-byte code (a valid code needs under {READ_PAST_END_BYTES})"
+            )
         if code >= rng:
             raise ValueError(
                 "the coded payload is corrupted (the decoder left the coding interval); "
@@ -162,17 +189,26 @@ class RangeDecoder:
 
     def decode_bit(self, bit: int, p1: int) -> int:
         """Read one binary decision with P(1) = p1 / 2^16 (``bit`` is ignored)."""
-        bound = (self.range >> 16) * p1
+        r = self.range >> 16
+        bound = r * p1
         if self.code < bound:
             self.range = bound
             bit = 1
         else:
             self.code -= bound
-            self.range -= bound
+            self.range = r * (_BIT_ONE - p1)
+            if self.code >= self.range:  # the unused sliver: no encoder writes there
+                raise ValueError("the coded payload is corrupted; the archive cannot be decoded")
             bit = 0
         if self.range < RENORM_BELOW:
             self._shift()
         return bit
+
+    def decode_uniform(self, bits: int) -> int:
+        """Read a value that ``encode_uniform(value, bits)`` wrote."""
+        value = self.target(bits)
+        self.consume(value, 1, bits)
+        return value
 
     def consumed_bytes(self) -> int:
         """How many payload bytes the decoder has read (past the end counts as zeros)."""

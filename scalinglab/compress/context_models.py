@@ -32,6 +32,15 @@ All arithmetic is on integers (probabilities out of 2^16), so the encoder and
 the decoder compute the same numbers on any machine, and they run literally the
 same loop: the only difference is whether the bit comes from the input or from
 the coder.
+
+**An escape to storing.** A primed model meeting bytes it never saw can spend
+up to 16 bits per decision. So the adaptive model codes its input in chunks
+(2,048 bytes by default) and, for each, sends one flag bit: the model's code,
+or the chunk's bytes stored at exactly 8 bits each. The encoder runs the model
+over a chunk recording its probabilities, and then either replays them into the
+coder or stores the chunk; either way the model learns from the chunk, so both
+ends' tables stay identical. A chunk never costs more than 8 bits per byte plus
+the flag.
 """
 
 from __future__ import annotations
@@ -45,10 +54,16 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from scalinglab.compress.arithmetic import RangeDecoder, RangeEncoder
+from scalinglab.compress.fields import int_field
 from scalinglab.compress.quantize import FREQUENCY_TOTAL_BITS, quantize_probabilities
 
 MAX_ORDER = 5
 """Orders 0…5: beyond that, contexts in a few hundred KB are almost all unseen."""
+
+CHUNK_BYTES = 2048
+"""Bytes per stored-or-coded decision (one flag bit each)."""
+
+MAX_CHUNK_BYTES = 1 << 24
 
 _ONE = 1 << 16
 _HALF = 1 << 15
@@ -111,6 +126,8 @@ class StaticOrder0:
     """Code bytes with their own frequencies, sent in front (a two-part code)."""
 
     name = "static"
+    min_bits_per_byte = -math.log2(1 - 255 / (1 << FREQUENCY_TOTAL_BITS))
+    """The least a byte can cost: every other byte value keeps a frequency of 1."""
 
     def spec(self) -> dict:
         return {"name": self.name}
@@ -148,12 +165,13 @@ class StaticOrder0:
         cums = np.concatenate([[0], np.cumsum(freqs)]).tolist()
         dec = RangeDecoder(payload[pos:])
         bits = FREQUENCY_TOTAL_BITS
-        out = bytearray(n)
-        for t in range(n):
+        out = bytearray()  # grows as bytes are decoded: a forged length allocates nothing
+        append = out.append
+        for _ in range(n):
             slot = dec.target(bits)
             s = bisect_right(cums, slot) - 1
             dec.consume(cums[s], cums[s + 1] - cums[s], bits)
-            out[t] = s
+            append(s)
         return bytes(out)
 
 
@@ -169,7 +187,8 @@ class AdaptiveOrderK:
     reason. The defaults were set by hand on the pydocs text and the synthetic source.
     """
 
-    def __init__(self, order: int, *, det_concentration: int = 16, mix_concentration: int = 48):
+    def __init__(self, order: int, *, det_concentration: int = 16, mix_concentration: int = 48,
+                 chunk_bytes: int = CHUNK_BYTES):
         if not (isinstance(order, int) and 0 <= order <= MAX_ORDER):
             raise ValueError(f"context order must be an integer 0…{MAX_ORDER}, got {order!r}")
         for label, value in (
@@ -178,13 +197,34 @@ class AdaptiveOrderK:
         ):
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"{label} must be a positive integer, got {value!r}")
+        if not (isinstance(chunk_bytes, int) and 1 <= chunk_bytes <= MAX_CHUNK_BYTES):
+            raise ValueError(f"chunk_bytes must be an integer in [1, {MAX_CHUNK_BYTES}], "
+                             f"got {chunk_bytes!r}")
         self.order = order
         self.det_concentration = det_concentration
         self.mix_concentration = mix_concentration
+        self.chunk_bytes = chunk_bytes
         self.name = f"order{order}"
+        self.stored_chunks = 0
+
+    @property
+    def min_bits_per_byte(self) -> float:
+        """The least a byte can cost: 8 decisions at P = 65535/65536, plus its share of a flag."""
+        return 8 * -math.log2(1 - 1 / _ONE) + 1 / self.chunk_bytes
 
     def spec(self) -> dict:
-        return {"name": self.name, "det_c": self.det_concentration, "mix_c": self.mix_concentration}
+        return {"name": self.name, "det_c": self.det_concentration,
+                "mix_c": self.mix_concentration, "chunk_bytes": self.chunk_bytes}
+
+    @classmethod
+    def from_spec(cls, spec: dict) -> AdaptiveOrderK:
+        """The model an archive names, each field checked by type and range."""
+        return cls(
+            int(spec["name"][5:]),
+            det_concentration=int_field(spec, "det_c", 1, 1 << 16, where="model."),
+            mix_concentration=int_field(spec, "mix_c", 1, 1 << 16, where="model."),
+            chunk_bytes=int_field(spec, "chunk_bytes", 1, MAX_CHUNK_BYTES, where="model."),
+        )
 
     def new_state(self) -> list:
         """Fresh tables: per order, context → {tree node → [4·n0, 4·n1]}; plus the history."""
@@ -256,17 +296,55 @@ class AdaptiveOrderK:
         return state
 
     def encode(self, data: bytes, prime: bytes = b"") -> tuple[bytes, float]:
+        """The code and its ideal length in bits (flags and stored chunks included)."""
         state = self._primed_state(prime)
         enc = RangeEncoder()
-        _, ideal = self.run(state, enc.encode_bit, data)
+        ideal = 0.0
+        self.stored_chunks = 0
+        for start in range(0, len(data), self.chunk_bytes):
+            chunk = data[start : start + self.chunk_bytes]
+            probabilities: list[int] = []
+            _, bits = self.run(state, _recorder(probabilities), chunk)
+            if bits > 8 * len(chunk):  # the model would spend more than storing
+                self.stored_chunks += 1
+                enc.encode_uniform(1, 1)
+                for byte in chunk:
+                    enc.encode_uniform(byte, 8)
+                ideal += 1 + 8 * len(chunk)
+            else:
+                enc.encode_uniform(0, 1)
+                encode_bit = enc.encode_bit
+                decisions = np.unpackbits(np.frombuffer(chunk, dtype=np.uint8)).tolist()
+                for bit, p1 in zip(decisions, probabilities, strict=True):
+                    encode_bit(bit, p1)
+                ideal += 1 + bits
         return enc.finish(), ideal
 
     def decode(self, payload: bytes, n: int, prime: bytes = b"") -> bytes:
         state = self._primed_state(prime)
         dec = RangeDecoder(payload)
-        out, _ = self.run(state, dec.decode_bit, bytes(n))
-        return out
+        out = bytearray()  # grows chunk by chunk: a forged length allocates nothing up front
+        for start in range(0, n, self.chunk_bytes):
+            size = min(self.chunk_bytes, n - start)
+            if dec.decode_uniform(1):
+                chunk = bytes(dec.decode_uniform(8) for _ in range(size))
+                self.run(state, _pass_bit, chunk)  # learn from it, as the encoder did
+            else:
+                chunk, _ = self.run(state, dec.decode_bit, bytes(size))
+            out += chunk
+        return bytes(out)
 
 
 def _pass_bit(bit: int, p1: int) -> int:
     return bit
+
+
+def _recorder(probabilities: list[int]) -> Callable[[int, int], int]:
+    """A ``code_bit`` that notes each decision's P(1) and passes the input's bit through."""
+    note = probabilities.append
+
+    def record(bit: int, p1: int) -> int:
+        note(p1)
+        return bit
+
+    return record

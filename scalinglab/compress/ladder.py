@@ -84,8 +84,7 @@ def code_checkpoint(checkpoint: str | os.PathLike, held_out: bytes,
     """Code ``held_out`` with a checkpoint, decode it back, and return what it cost.
 
     ``decode_bytes=None`` decodes the whole archive; a number decodes a separately
-    coded prefix of that many bytes instead (decoding runs one forward pass per
-    byte). A mismatch raises ``AssertionError``.
+    coded prefix of that many bytes instead. A mismatch raises ``AssertionError``.
     """
     held_out = bytes(held_out)
     result = compress(held_out, checkpoint)

@@ -12,172 +12,69 @@ nothing is shared but the code. The code length is then the model's
 prequential description length (Dawid, 1984; Blier & Ollivier, 2018): the area
 under its online learning curve, with no weights to pay for.
 
-**Windows.** The model reads at most ``seq_len`` bytes. Targets are coded in
-blocks of ``stride`` positions; block [first, end) is predicted from one causal
-window x[start : end − 1] with start = max(0, end − 1 − seq_len), so every
-target sees at least seq_len − stride + 1 bytes of context once the text is
-longer than one window (the first byte is coded with a uniform distribution,
-because there is no byte before it). ``window_schedule`` lists the blocks.
+**Two coders.** By default the file is cut into chunks that are coded as one
+batch with a key/value cache (:mod:`scalinglab.compress.chunked`): fast both
+ways, at the price of no context across chunk boundaries. ``chunk_bytes=0``
+keeps the first design (:mod:`scalinglab.compress.sequential`): one stream with
+the most context, decoded with one full window per byte. Both mix the model with
+a uniform escape over all 256 byte values
+(:func:`~scalinglab.compress.quantize.escape_frequencies`), so a model with a
+16-symbol vocabulary still codes any file.
 
-**Bit-identical probabilities.** The encoder knows the whole block and runs the
-window once. The decoder knows only the bytes before the target, so for each
-target it runs *the same window shape* with zeros in the positions not yet
-decoded, and reads the same row. Causal attention gives a row no weight on later
-positions (their softmax weights are exactly 0) and every other layer works row
-by row, so the row's floating-point result cannot depend on the placeholders;
-softmax and quantisation then run on the same (block × vocab) array on both
-sides. All of it runs on the CPU with one thread and PyTorch's deterministic
-algorithms; the header records the torch version and decoding under another one
-is refused, since kernels may round differently between releases. Decoding costs
-one forward pass per byte (encoding: one per block), so it is slow: that is the
-price of a model that is not a lookup table.
+All of it runs on the CPU with one thread and deterministic kernels
+(:mod:`scalinglab.compress.windows`); decoding under another torch is refused.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-from bisect import bisect_right
-from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from scalinglab.compress.arithmetic import RangeDecoder, RangeEncoder
-from scalinglab.compress.quantize import (
-    FREQUENCY_TOTAL_BITS,
-    ideal_code_length_bits,
-    quantize_probabilities,
-    softmax_probabilities,
+from scalinglab.compress.chunked import (
+    CHUNK_BYTES,
+    MAX_CHUNK_BYTES,
+    MAX_GROUP_CHUNKS,
+    MAX_SUB_BATCHES,
+    SUB_BATCHES,
+    chunk_groups,
+    decode_group,
+    default_group_chunks,
+    encode_group,
+    max_group_chunks,
+)
+from scalinglab.compress.fields import (
+    dict_field,
+    float_field,
+    int_field,
+    sha256_field,
+    str_field,
+)
+from scalinglab.compress.quantize import ESCAPE_BITS, FREQUENCY_TOTAL_BITS, min_symbol_bits
+from scalinglab.compress.sequential import _WindowCoder
+from scalinglab.compress.windows import (
+    deterministic_torch,
+    torch_version_check,
+    window_schedule,
+    windows,
 )
 from scalinglab.model import GPT, GPTConfig, load_checkpoint
 
-
-@contextlib.contextmanager
-def deterministic_torch() -> Iterator[None]:
-    """One CPU thread and deterministic kernels while coding; restores the settings after."""
-    threads = torch.get_num_threads()
-    deterministic = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.set_num_threads(1)
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
-
-
-def window_schedule(n: int, seq_len: int, stride: int) -> list[tuple[int, int, int, int]]:
-    """Blocks (start, stop, first, end): the model reads x[start:stop] to code x[first:end].
-
-    Row t − 1 − start of that window predicts target t. Position 0 is not in any
-    block (it is coded uniformly).
-    """
-    if not 1 <= stride <= seq_len:
-        raise ValueError(f"stride must be between 1 and seq_len={seq_len}, got {stride}")
-    blocks = []
-    first = 1
-    while first < n:
-        end = min(first + stride, n)
-        stop = end - 1
-        blocks.append((max(0, stop - seq_len), stop, first, end))
-        first = end
-    return blocks
-
-
-def check_vocab(data: bytes, vocab_size: int) -> None:
-    """A model with V < 256 symbols can code only bytes < V: say which byte is out of range."""
-    if vocab_size >= 256 or not data:
-        return
-    arr = np.frombuffer(data, dtype=np.uint8)
-    bad = np.flatnonzero(arr >= vocab_size)
-    if bad.size:
-        i = int(bad[0])
-        raise ValueError(
-            f"byte {arr[i]} at offset {i} is outside the model's vocabulary of {vocab_size} "
-            f"symbols; this model was trained on a {vocab_size}-symbol source (e.g. the synthetic "
-            "corpus), so it can only code bytes below that; use a byte-level (vocab 256) model"
-        )
-
-
-def torch_version_check(header_torch: str) -> None:
-    if header_torch != torch.__version__:
-        raise ValueError(
-            f"this archive was coded with torch {header_torch}, but torch {torch.__version__} "
-            "is installed; a model's floating-point results may differ between versions, so "
-            f"decode it with torch {header_torch}"
-        )
-
-
-class _WindowCoder:
-    """Block-by-block coding of bytes with a GPT, shared by both transformer modes."""
-
-    def __init__(self, model: GPT, stride: int):
-        self.model = model
-        self.vocab_size = model.config.vocab_size
-        self.seq_len = model.config.seq_len
-        self.stride = stride
-        self.uniform = quantize_probabilities(np.full(self.vocab_size, 1.0 / self.vocab_size))
-
-    @torch.no_grad()
-    def block_probabilities(
-        self, window: np.ndarray, first: int, end: int, start: int
-    ) -> np.ndarray:
-        """Float64 (end − first, V) next-byte probabilities from one window (batch of one)."""
-        tokens = torch.from_numpy(window.astype(np.int64))[None, :]
-        logits = self.model(tokens)[0][0, first - 1 - start : end - 1 - start]
-        return softmax_probabilities(np.ascontiguousarray(logits.double().numpy()))
-
-    def encode_block(
-        self, enc: RangeEncoder, x: np.ndarray, block: tuple[int, int, int, int]
-    ) -> tuple[float, float]:
-        """Code x[first:end]; returns (ideal bits from the float model, bits of the integer one)."""
-        start, stop, first, end = block
-        probs = self.block_probabilities(x[start:stop], first, end, start)
-        freqs = quantize_probabilities(probs)
-        symbols = x[first:end].astype(np.int64)
-        cums = np.cumsum(freqs, axis=1) - freqs
-        rows = np.arange(end - first)
-        cum_list = cums[rows, symbols].tolist()
-        freq_list = freqs[rows, symbols].tolist()
-        bits = FREQUENCY_TOTAL_BITS
-        for c, f in zip(cum_list, freq_list, strict=True):
-            enc.encode(c, f, bits)
-        quantised = float(-np.log2(np.asarray(freq_list, dtype=np.float64) / (1 << bits)).sum())
-        return ideal_code_length_bits(probs, symbols), quantised
-
-    def decode_block(
-        self, dec: RangeDecoder, x: np.ndarray, block: tuple[int, int, int, int]
-    ) -> None:
-        """Fill x[first:end] in place, one forward pass per byte on the encoder's window shape."""
-        start, stop, first, end = block
-        window = np.zeros(stop - start, dtype=np.uint8)
-        window[: first - start] = x[start:first]
-        bits = FREQUENCY_TOTAL_BITS
-        for t in range(first, end):
-            probs = self.block_probabilities(window, first, end, start)
-            freqs = quantize_probabilities(probs)[t - first]
-            cums = [0, *np.cumsum(freqs).tolist()]
-            s = bisect_right(cums, dec.target(bits)) - 1
-            dec.consume(cums[s], cums[s + 1] - cums[s], bits)
-            x[t] = s
-            if t - start < window.size:
-                window[t - start] = s
-
-    def encode_first(self, enc: RangeEncoder, x: np.ndarray) -> float:
-        s = int(x[0])
-        enc.encode(int(self.uniform[:s].sum()), int(self.uniform[s]), FREQUENCY_TOTAL_BITS)
-        return float(np.log2(self.vocab_size))
-
-    def decode_first(self, dec: RangeDecoder, x: np.ndarray) -> None:
-        cums = [0, *np.cumsum(self.uniform).tolist()]
-        s = bisect_right(cums, dec.target(FREQUENCY_TOTAL_BITS)) - 1
-        dec.consume(cums[s], cums[s + 1] - cums[s], FREQUENCY_TOTAL_BITS)
-        x[0] = s
+__all__ = [
+    "CHUNK_BYTES",
+    "PrequentialTransformer",
+    "PretrainedTransformer",
+    "_WindowCoder",
+    "deterministic_torch",
+    "file_sha256",
+    "weights_size_bytes",
+    "window_schedule",
+]
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -193,68 +90,149 @@ def weights_size_bytes(model: GPT, bytes_per_param: int = 4) -> int:
     return model.n_params(non_embedding=False) * bytes_per_param
 
 
-class PretrainedTransformer:
+class _TransformerCoder:
+    """What both modes share: the coding options (chunks, stride, escape) and their checks."""
+
+    name = "?"
+    config: GPTConfig
+
+    def _set_coding(self, stride: int | None, chunk_bytes: int, group_chunks: int | None,
+                    escape_bits: int, sub_batches: int = SUB_BATCHES) -> None:
+        cfg = self.config
+        self.stride = stride or max(1, cfg.seq_len // 2)
+        if not 1 <= self.stride <= cfg.seq_len:
+            raise ValueError(f"stride must be between 1 and seq_len={cfg.seq_len}, "
+                             f"got {self.stride}")
+        if not (isinstance(chunk_bytes, int) and 0 <= chunk_bytes <= MAX_CHUNK_BYTES):
+            raise ValueError(f"chunk_bytes must be 0 (one sequential stream) or a chunk size "
+                             f"up to {MAX_CHUNK_BYTES}, got {chunk_bytes!r}")
+        if not (isinstance(escape_bits, int) and 1 <= escape_bits <= FREQUENCY_TOTAL_BITS - 8):
+            raise ValueError(f"escape_bits must be in [1, {FREQUENCY_TOTAL_BITS - 8}], "
+                             f"got {escape_bits!r}")
+        if group_chunks is not None and not 1 <= group_chunks <= MAX_GROUP_CHUNKS:
+            raise ValueError(f"group_chunks must be in [1, {MAX_GROUP_CHUNKS}], "
+                             f"got {group_chunks!r}")
+        if not (isinstance(sub_batches, int) and 1 <= sub_batches <= MAX_SUB_BATCHES):
+            raise ValueError(f"sub_batches must be in [1, {MAX_SUB_BATCHES}], "
+                             f"got {sub_batches!r}")
+        self.chunk_bytes = chunk_bytes
+        self.sub_batches = sub_batches
+        self.group_chunks = group_chunks or default_group_chunks(cfg)
+        self.escape_bits = escape_bits
+        self.stored_chunks = 0
+
+    def _coding_spec(self) -> dict:
+        return {"stride": self.stride, "chunk_bytes": self.chunk_bytes,
+                "group_chunks": self.group_chunks, "sub_batches": self.sub_batches,
+                "escape_bits": self.escape_bits, "torch": torch.__version__}
+
+    def _read_coding_spec(self, spec: dict) -> None:
+        """Take the coding options from a header, each checked by type and range."""
+        torch_version_check(str_field(spec, "torch", where="model.", max_len=64))
+        w = "model."
+        self._set_coding(
+            int_field(spec, "stride", 1, self.config.seq_len, where=w),
+            int_field(spec, "chunk_bytes", 0, MAX_CHUNK_BYTES, where=w),
+            int_field(spec, "group_chunks", 1, max_group_chunks(self.config), where=w),
+            int_field(spec, "escape_bits", 1, FREQUENCY_TOTAL_BITS - 8, where=w),
+            int_field(spec, "sub_batches", 1, MAX_SUB_BATCHES, where=w),
+        )
+
+    @property
+    def min_bits_per_byte(self) -> float:
+        """The least a byte can cost (bounds the original length a payload can hold)."""
+        flags = 1 / self.chunk_bytes if self.chunk_bytes else 0.0
+        return min_symbol_bits(self.escape_bits) + flags
+
+    def _window_coder(self) -> _WindowCoder:
+        return _WindowCoder(self.model, self.stride, self.escape_bits)
+
+
+class PretrainedTransformer(_TransformerCoder):
     """Code with a trained checkpoint that both ends hold (two-part cost: weights + code)."""
 
     name = "pretrained"
 
-    def __init__(self, checkpoint: str | os.PathLike, stride: int | None = None):
+    def __init__(self, checkpoint: str | os.PathLike, stride: int | None = None, *,
+                 chunk_bytes: int = CHUNK_BYTES, group_chunks: int | None = None,
+                 escape_bits: int = ESCAPE_BITS, sub_batches: int = SUB_BATCHES):
         self.path = Path(checkpoint)
         self.model, meta = load_checkpoint(self.path)
         self.model.eval()
+        self.config = self.model.config
         self.weights_sha256 = meta["weights_sha256"]
-        cfg = self.model.config
-        self.stride = stride or max(1, cfg.seq_len // 2)
-        self.coder = _WindowCoder(self.model, self.stride)
         self.weights_bytes = weights_size_bytes(self.model)
-        self.last_ideal_bits = 0.0
+        self._set_coding(stride, chunk_bytes, group_chunks, escape_bits, sub_batches)
 
     def spec(self) -> dict:
+        # No config: the weights' SHA-256 covers every tensor's name and shape already.
         return {
             "name": self.name,
             "checkpoint": self.path.name,
             "weights_sha256": self.weights_sha256,
-            "config": asdict(self.model.config),
-            "stride": self.stride,
-            "torch": torch.__version__,
+            **self._coding_spec(),
         }
 
     def check_spec(self, spec: dict) -> None:
-        """Refuse to decode with a different checkpoint or a different torch."""
-        if spec.get("weights_sha256") != self.weights_sha256:
-            recorded = str(spec.get("weights_sha256"))[:12]
+        """Refuse to decode with a different checkpoint or torch; take the header's options."""
+        recorded = sha256_field(spec, "weights_sha256", where="model.")
+        if recorded != self.weights_sha256:
             raise ValueError(
                 "refusing to decode: the archive was coded with checkpoint "
-                f"{spec.get('checkpoint')!r} (weights sha256 {recorded}…), "
+                f"{str(spec.get('checkpoint'))[:80]!r} (weights sha256 {recorded[:12]}…), "
                 f"but {self.path.name} has weights sha256 {self.weights_sha256[:12]}…; "
                 "pass the checkpoint the archive was made with"
             )
-        torch_version_check(spec.get("torch", "?"))
-        self.stride = int(spec["stride"])
-        self.coder = _WindowCoder(self.model, self.stride)
+        self._read_coding_spec(spec)
 
     def encode(self, data: bytes, prime: bytes = b"") -> tuple[bytes, float]:
-        check_vocab(data, self.coder.vocab_size)
+        """The code and the ideal length in bits of the integer probabilities it used."""
         x = np.frombuffer(data, dtype=np.uint8)
         enc = RangeEncoder()
         ideal = 0.0
+        self.stored_chunks = 0
         with deterministic_torch():
-            if len(x):
-                ideal += self.coder.encode_first(enc, x)
-            for block in window_schedule(len(x), self.coder.seq_len, self.stride):
-                ideal += self.coder.encode_block(enc, x, block)[0]
-        self.last_ideal_bits = ideal
+            if not self.chunk_bytes:
+                return _encode_sequential(self._window_coder(), enc, x)
+            for group in chunk_groups(len(x), self.chunk_bytes, self.group_chunks):
+                bits, stored = encode_group(enc, self.model, x, group, self.stride,
+                                            self.escape_bits, sub_batches=self.sub_batches)
+                ideal += bits
+                self.stored_chunks += stored
         return enc.finish(), ideal
 
     def decode(self, payload: bytes, n: int, prime: bytes = b"") -> bytes:
-        x = np.zeros(n, dtype=np.uint8)
         dec = RangeDecoder(payload)
         with deterministic_torch():
-            if n:
-                self.coder.decode_first(dec, x)
-            for block in window_schedule(n, self.coder.seq_len, self.stride):
-                self.coder.decode_block(dec, x, block)
-        return x.tobytes()
+            if not self.chunk_bytes:
+                return _decode_sequential(self._window_coder(), dec, n)
+            return b"".join(decode_group(dec, self.model, group, self.stride, self.escape_bits,
+                                         sub_batches=self.sub_batches)
+                            for group in chunk_groups(n, self.chunk_bytes, self.group_chunks))
+
+
+def _encode_sequential(coder: _WindowCoder, enc: RangeEncoder,
+                       x: np.ndarray, train=None) -> tuple[bytes, float]:
+    """One stream; ``train(history, block_index)`` runs after each block (prequential)."""
+    ideal = 0.0
+    if len(x):
+        ideal += coder.encode_first(enc, x)
+    for i, block in enumerate(windows(len(x), coder.seq_len, coder.stride)):
+        ideal += coder.encode_block(enc, x, block)
+        if train is not None:
+            train(x[: block[3]], i)
+    return enc.finish(), ideal
+
+
+def _decode_sequential(coder: _WindowCoder, dec: RangeDecoder, n: int, train=None) -> bytes:
+    x = bytearray()  # grows as bytes are decoded: a forged length allocates nothing
+    if n:
+        coder.decode_first(dec, x)
+    for i, block in enumerate(windows(n, coder.seq_len, coder.stride)):
+        coder.decode_block(dec, x, block)
+        if train is not None:
+            train(x, i)
+    return bytes(x)
 
 
 PREQUENTIAL_DEFAULT_CONFIG = {
@@ -264,16 +242,52 @@ PREQUENTIAL_DEFAULT_CONFIG = {
     "n_head": 2,
     "d_model": 32,
 }
-"""A model small enough that decoding (one forward pass per byte) runs at a few KB/s."""
+"""A small model: online training, not the forward passes, sets its speed."""
+
+MAX_ONLINE_PARAMS = 100_000_000
+"""The largest model an archive may ask a decoder to build and train (10^8 parameters)."""
+
+_CONFIG_LIMITS = {"vocab_size": 256, "seq_len": 4096, "n_layer": 64, "n_head": 256,
+                  "d_model": 4096}
 
 
-class PrequentialTransformer:
+def _config_from_spec(spec: dict) -> dict:
+    """A prequential model's config from a header, refused if odd or too big to build."""
+    cfg = dict_field(spec, "config", where="model.")
+    unknown = set(cfg) - {f.name for f in fields(GPTConfig)}
+    if unknown:
+        raise ValueError(f"corrupted archive: header field 'model.config' has unknown keys "
+                         f"{sorted(unknown)}")
+    out = {k: int_field(cfg, k, 1, high, where="model.config.")
+           for k, high in _CONFIG_LIMITS.items()}
+    if "bias" in cfg:
+        if not isinstance(cfg["bias"], bool):
+            raise ValueError("corrupted archive: header field 'model.config.bias' must be "
+                             f"true or false, got {cfg['bias']!r}")
+        out["bias"] = cfg["bias"]
+    d, layers = out["d_model"], out["n_layer"]
+    n_params = 12 * layers * d * d + (out["vocab_size"] + out["seq_len"]) * d
+    if n_params > MAX_ONLINE_PARAMS:
+        raise ValueError(f"corrupted archive: header field 'model.config' describes a model of "
+                         f"~{n_params:,} parameters (at most {MAX_ONLINE_PARAMS:,} are built)")
+    if d % out["n_head"]:
+        raise ValueError(f"corrupted archive: header field 'model.config' has d_model={d} "
+                         f"not divisible by n_head={out['n_head']}")
+    return out
+
+
+class PrequentialTransformer(_TransformerCoder):
     """Encoder and decoder train the same seeded model on the bytes coded so far.
 
-    After every ``update_bytes`` coded bytes, both ends take ``steps`` AdamW steps
-    on ``batch_size`` windows drawn (by a generator seeded from ``seed`` and the
-    update's index) from all bytes coded so far. The schedule is recorded in the
-    archive, so the decoder repeats exactly the same training.
+    Each time another ``update_bytes`` bytes have been coded, both ends take
+    ``steps`` AdamW steps on ``batch_size`` windows drawn (by a generator seeded
+    from ``seed`` and the update's index) from all bytes coded so far. With
+    chunks, training happens when a window's block ends in every chunk of the
+    batch (the model must stay fixed while a block is decoded), and the history
+    is the chunks' coded prefixes, joined; the first blocks of a large file are
+    therefore coded by a less trained model than a sequential coder would use.
+    The schedule is recorded in the archive, so the decoder repeats exactly the
+    same training.
     """
 
     name = "transformer"
@@ -288,22 +302,26 @@ class PrequentialTransformer:
         batch_size: int = 16,
         lr: float = 1e-2,
         stride: int | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+        group_chunks: int | None = None,
+        escape_bits: int = ESCAPE_BITS,
+        sub_batches: int = SUB_BATCHES,
     ):
         cfg = dict(PREQUENTIAL_DEFAULT_CONFIG if config is None else config)
         cfg["dropout"] = 0.0  # dropout would spend random numbers; keep both ends in step
         self.config = GPTConfig(**cfg)
         self.seed = int(seed)
-        self.stride = stride or max(1, self.config.seq_len // 2)
-        if update_bytes < 1 or update_bytes % self.stride:
-            raise ValueError(
-                f"update_bytes ({update_bytes}) must be a positive multiple of the stride "
-                f"({self.stride}), so that training happens between coded blocks"
-            )
         self.update_bytes = int(update_bytes)
         self.steps = int(steps)
         self.batch_size = int(batch_size)
         self.lr = float(lr)
-        self.model: GPT | None = None
+        self.model: GPT | None = None  # built from the seed when coding starts
+        self._set_coding(stride, chunk_bytes, group_chunks, escape_bits, sub_batches)
+        if self.update_bytes < 1 or (not self.chunk_bytes and self.update_bytes % self.stride):
+            raise ValueError(
+                f"update_bytes ({update_bytes}) must be a positive multiple of the stride "
+                f"({self.stride}), so that training happens between coded blocks"
+            )
         self.weights_bytes = 0
 
     def spec(self) -> dict:
@@ -315,25 +333,29 @@ class PrequentialTransformer:
             "steps": self.steps,
             "batch_size": self.batch_size,
             "lr": self.lr,
-            "stride": self.stride,
-            "torch": torch.__version__,
+            **self._coding_spec(),
         }
 
     @classmethod
     def from_spec(cls, spec: dict) -> PrequentialTransformer:
-        torch_version_check(spec.get("torch", "?"))
-        try:
-            return cls(
-                spec["config"],
-                seed=spec["seed"],
-                update_bytes=spec["update_bytes"],
-                steps=spec["steps"],
-                batch_size=spec["batch_size"],
-                lr=spec["lr"],
-                stride=spec["stride"],
-            )
-        except (KeyError, TypeError) as err:
-            raise ValueError(f"the archive's transformer spec is incomplete ({err})") from err
+        """The model an archive names, each field checked by type and range."""
+        torch_version_check(str_field(spec, "torch", where="model.", max_len=64))
+        w = "model."
+        config = _config_from_spec(spec)
+        return cls(
+            config,
+            seed=int_field(spec, "seed", 0, (1 << 63) - 1, where=w),
+            update_bytes=int_field(spec, "update_bytes", 1, 1 << 30, where=w),
+            steps=int_field(spec, "steps", 0, 10_000, where=w),
+            batch_size=int_field(spec, "batch_size", 1, 4096, where=w),
+            lr=float_field(spec, "lr", 0.0, 10.0, where=w),
+            stride=int_field(spec, "stride", 1, config["seq_len"], where=w),
+            chunk_bytes=int_field(spec, "chunk_bytes", 0, MAX_CHUNK_BYTES, where=w),
+            group_chunks=int_field(spec, "group_chunks", 1,
+                                   max_group_chunks(GPTConfig(**config)), where=w),
+            escape_bits=int_field(spec, "escape_bits", 1, FREQUENCY_TOTAL_BITS - 8, where=w),
+            sub_batches=int_field(spec, "sub_batches", 1, MAX_SUB_BATCHES, where=w),
+        )
 
     def _fresh(self) -> tuple[GPT, torch.optim.Optimizer]:
         with torch.random.fork_rng(devices=[]):
@@ -344,7 +366,6 @@ class PrequentialTransformer:
             model.parameters(), lr=self.lr, betas=(0.9, 0.99), weight_decay=0.0
         )
         self.model = model
-        self.weights_bytes = weights_size_bytes(model)
         return model, optimizer
 
     def _train(self, model: GPT, optimizer, history: np.ndarray, update: int) -> None:
@@ -358,8 +379,9 @@ class PrequentialTransformer:
         for _ in range(self.steps):
             offsets = rng.integers(0, m - length, size=self.batch_size)
             idx = offsets[:, None] + np.arange(length)[None, :]
-            xb = torch.from_numpy(history[idx].astype(np.int64))
-            yb = torch.from_numpy(history[idx + 1].astype(np.int64))
+            tokens = np.minimum(history, self.config.vocab_size - 1).astype(np.int64)
+            xb = torch.from_numpy(tokens[idx])
+            yb = torch.from_numpy(tokens[idx + 1])
             _, loss = model(xb, yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -367,37 +389,75 @@ class PrequentialTransformer:
             optimizer.step()
         model.eval()
 
-    def _blocks(self, n: int) -> Iterator[tuple[tuple[int, int, int, int], int | None]]:
-        """Each coding block, with the index of the update that follows it (or None)."""
+    def _sequential_trainer(self, model: GPT, optimizer):
         per_update = self.update_bytes // self.stride
-        for i, block in enumerate(window_schedule(n, self.config.seq_len, self.stride)):
-            yield block, (i // per_update if (i + 1) % per_update == 0 else None)
+
+        def train(history: np.ndarray | bytearray, block: int) -> None:
+            if (block + 1) % per_update == 0:
+                history = np.frombuffer(bytes(history), dtype=np.uint8)  # a copy, only now
+                self._train(model, optimizer, history, block // per_update)
+
+        return train
+
+    def _chunked(self, model: GPT, optimizer) -> _OnlineSchedule:
+        return _OnlineSchedule(self, model, optimizer)
 
     def encode(self, data: bytes, prime: bytes = b"") -> tuple[bytes, float]:
         x = np.frombuffer(data, dtype=np.uint8)
         enc = RangeEncoder()
         ideal = 0.0
+        self.stored_chunks = 0
         with deterministic_torch():
             model, optimizer = self._fresh()
-            coder = _WindowCoder(model, self.stride)
-            if len(x):
-                ideal += coder.encode_first(enc, x)
-            for block, update in self._blocks(len(x)):
-                ideal += coder.encode_block(enc, x, block)[0]
-                if update is not None:
-                    self._train(model, optimizer, x[: block[3]], update)
+            if not self.chunk_bytes:
+                return _encode_sequential(self._window_coder(), enc, x,
+                                          self._sequential_trainer(model, optimizer))
+            schedule = self._chunked(model, optimizer)
+            for group in chunk_groups(len(x), self.chunk_bytes, self.group_chunks):
+                bits, stored = encode_group(enc, model, x, group, self.stride, self.escape_bits,
+                                            schedule.after_block, self.sub_batches)
+                schedule.group_done(x[group[0][0] : group[-1][0] + group[-1][1]])
+                ideal += bits
+                self.stored_chunks += stored
         return enc.finish(), ideal
 
     def decode(self, payload: bytes, n: int, prime: bytes = b"") -> bytes:
-        x = np.zeros(n, dtype=np.uint8)
         dec = RangeDecoder(payload)
+        out = bytearray()
         with deterministic_torch():
             model, optimizer = self._fresh()
-            coder = _WindowCoder(model, self.stride)
-            if n:
-                coder.decode_first(dec, x)
-            for block, update in self._blocks(n):
-                coder.decode_block(dec, x, block)
-                if update is not None:
-                    self._train(model, optimizer, x[: block[3]], update)
-        return x.tobytes()
+            if not self.chunk_bytes:
+                return _decode_sequential(self._window_coder(), dec, n,
+                                          self._sequential_trainer(model, optimizer))
+            schedule = self._chunked(model, optimizer)
+            for group in chunk_groups(n, self.chunk_bytes, self.group_chunks):
+                part = decode_group(dec, model, group, self.stride, self.escape_bits,
+                                    schedule.after_block, self.sub_batches)
+                schedule.group_done(np.frombuffer(part, dtype=np.uint8))
+                out += part
+        return bytes(out)
+
+
+class _OnlineSchedule:
+    """When a chunked prequential coder trains, and on what (identical on both ends)."""
+
+    def __init__(self, coder: PrequentialTransformer, model: GPT, optimizer):
+        self.coder, self.model, self.optimizer = coder, model, optimizer
+        self.done: list[np.ndarray] = []  # earlier groups' bytes, in file order
+        self.done_bytes = 0
+        self.updates = 0
+
+    def after_block(self, x: np.ndarray, lengths: np.ndarray, end: int) -> None:
+        coded = self.done_bytes + int(np.minimum(lengths, end).sum())
+        due = coded // self.coder.update_bytes
+        if due <= self.updates:
+            return
+        prefixes = [x[row, : min(end, int(size))] for row, size in enumerate(lengths)]
+        history = np.concatenate([*self.done, *prefixes])
+        for update in range(self.updates, due):
+            self.coder._train(self.model, self.optimizer, history, update)
+        self.updates = due
+
+    def group_done(self, group_bytes: np.ndarray) -> None:
+        self.done.append(np.array(group_bytes, dtype=np.uint8))
+        self.done_bytes += len(group_bytes)
