@@ -178,7 +178,7 @@ def test_too_few_points_or_too_wide_an_interval_do_not_determine_alpha():
     x, y = _law_points(n=5, noise=0.01, seed=5)
     free = fit_power_law(x, y, E=None)
     assert not free.determined and "at least 6" in free.undetermined
-    with pytest.warns(UndeterminedWarning, match="add model sizes"):
+    with pytest.warns(UndeterminedWarning, match="add points"):
         assert "NOT DETERMINED" in free.summary()
     noisy = fit_power_law(*_law_points(n=6, noise=0.5, seed=6), E=FLOOR)
     low, high = noisy.ci()["alpha"]

@@ -229,7 +229,7 @@ class PowerLawFit(PowerLaw):
         rows = [("E", self.E), ("A", self.A), ("alpha", self.alpha)]
         fixed = ("E",) if self.E_fixed else ()
         verdict = undetermined_lines("the exponent alpha", self.undetermined,
-                                     "add model sizes (7 or more over 2 decades or more)")
+                                     "add points (7 or more, spread over 2 decades or more)")
         return "\n".join(head + parameter_table(rows, intervals, fixed=fixed, missing=why)
                          + verdict)
 
