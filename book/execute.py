@@ -23,6 +23,7 @@ import html
 import json
 import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -61,7 +62,25 @@ def _record(path: Path, profile: str, wall_s: float, run_times: Path | None = No
     except ValueError:
         name = path.name
     device = device_name(resolve_device(get_profile(profile).device))
-    record_run_time(name, profile, wall_s, device, commit=git_commit(), path=run_times)
+    record_run_time(name, profile, wall_s, device, commit=code_commit(git_commit(), root),
+                    path=run_times)
+
+
+def code_commit(commit: str | None, root: Path) -> str | None:
+    """``commit`` without ``-dirty`` when only notebooks and run times differ from it.
+
+    Executing notebooks writes their outputs back, so the second notebook of a run
+    would otherwise be recorded as run from a dirty tree; outputs are not code.
+    """
+    if not commit or not commit.endswith("-dirty"):
+        return commit
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+         ":(exclude)*.ipynb", ":(exclude)scalinglab/reference/run_times.json"],
+        cwd=root, capture_output=True, text=True,
+    )
+    clean = status.returncode == 0 and not status.stdout.strip()
+    return commit.removesuffix("-dirty") if clean else commit
 
 
 def execute(path: Path, profile: str, timeout_s: int, write: bool = True,

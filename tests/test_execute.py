@@ -111,3 +111,22 @@ def test_progress_bars_settle_into_one_line_or_nothing(tmp_path):
     assert [o.output_type for o in outputs] == ["stream"], outputs
     assert outputs[0].text.startswith("sweep: 100%") and "3/3" in outputs[0].text
     assert not nb.metadata.get("widgets", {}).get(book_execute.WIDGET_STATE, {}).get("state")
+
+
+def test_written_outputs_do_not_make_the_code_dirty(tmp_path):
+    """A run records the commit of its code; notebooks written back are not code."""
+    import subprocess
+
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    _notebook(tmp_path / "a.ipynb", "print(1)")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    (tmp_path / "a.ipynb").write_text((tmp_path / "a.ipynb").read_text() + "\n")
+    assert book_execute.code_commit("abc-dirty", tmp_path) == "abc"
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert book_execute.code_commit("abc-dirty", tmp_path) == "abc-dirty"
+    assert book_execute.code_commit("abc", tmp_path) == "abc"
