@@ -139,7 +139,7 @@ def settle_progress_bars(nb: nbformat.NotebookNode) -> int:
     if not widgets:
         return 0
     state = widgets["state"]
-    settled = 0
+    settled, dropped = 0, set()
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -152,22 +152,29 @@ def settle_progress_bars(nb: nbformat.NotebookNode) -> int:
                 outputs.append(output)
                 continue
             settled += 1
+            dropped.add(model_id)
             layout = state.get(MODEL_REF.sub(r"\1", box["state"]["layout"]), {})
             if layout.get("state", {}).get("visibility") != "hidden":
                 outputs.append(nbformat.v4.new_output("stream", name="stderr", text=text + "\n"))
         cell.outputs = outputs
-    shown = {output["data"][WIDGET_VIEW]["model_id"] for cell in nb.cells
-             if cell.cell_type == "code" for output in cell.get("outputs", [])
-             if WIDGET_VIEW in output.get("data", {})}
-    keep, todo = set(), list(shown)
+    # Drop the models only the settled bars used. Everything else stays, including models
+    # no output names but that still act on the page (a slider's jslink).
+    only_bars = _reachable(state, dropped)
+    in_use = _reachable(state, set(state) - only_bars)
+    widgets["state"] = {k: v for k, v in state.items() if k not in only_bars - in_use}
+    return settled
+
+
+def _reachable(state: dict, roots: set[str]) -> set[str]:
+    """The widget models ``roots`` refer to, directly or through others, roots included."""
+    seen, todo = set(), list(roots)
     while todo:
         model_id = todo.pop()
-        if model_id in keep or model_id not in state:
+        if model_id in seen or model_id not in state:
             continue
-        keep.add(model_id)
+        seen.add(model_id)
         todo.extend(MODEL_REF.findall(json.dumps(state[model_id]["state"])))
-    widgets["state"] = {k: v for k, v in state.items() if k in keep}
-    return settled
+    return seen
 
 
 RUN_TIME_CALL = re.compile(r'print\(run_time_table\("([^"]+)"\)\)')

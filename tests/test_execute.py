@@ -130,3 +130,22 @@ def test_written_outputs_do_not_make_the_code_dirty(tmp_path):
     (tmp_path / "code.py").write_text("x = 2\n")
     assert book_execute.code_commit("abc-dirty", tmp_path) == "abc-dirty"
     assert book_execute.code_commit("abc", tmp_path) == "abc"
+
+
+def test_settling_bars_keeps_a_sliders_link(tmp_path):
+    """A jslink is named by no output, yet it is what moves a slider's figure on the page."""
+    path = _notebook(tmp_path / "slider.ipynb",
+                     "import ipywidgets as w\n"
+                     "from tqdm.notebook import tqdm\n"
+                     "for _ in tqdm(range(2), leave=False):\n"
+                     "    pass\n"
+                     "s, t = w.IntSlider(), w.IntText()\n"
+                     "w.jslink((s, 'value'), (t, 'value'))\n"
+                     "w.VBox([s, t])")
+    book_execute.main([str(path), "--profile", "tiny", "--run-times",
+                       str(tmp_path / "run_times.json")])
+    nb = nbformat.read(path, as_version=4)
+    state = nb.metadata["widgets"][book_execute.WIDGET_STATE]["state"]
+    names = [model["model_name"] for model in state.values()]
+    assert "LinkModel" in names and "IntSliderModel" in names
+    assert "FloatProgressModel" not in names  # the bar itself is gone

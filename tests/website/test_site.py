@@ -138,8 +138,9 @@ IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
 
 # Every figure image in a cell's output, loaded (eagerly) and decoded: how many did?
 DECODED_FIGURES = """async () => {
+  // figures a widget draws (sliders' frames, explorers) are checked by the slider tests
   const imgs = Array.from(document.querySelectorAll('.cell_output img'))
-    .filter(img => !img.classList.contains('widget-image'));
+    .filter(img => !img.closest('[class*="widget"]'));
   const ok = await Promise.all(imgs.map(img => {
     img.loading = 'eager';
     return img.decode().then(() => img.naturalWidth > 0, () => false);
