@@ -145,8 +145,7 @@ class IsoFLOPFit:
         for name, optima in (("a", [p.n_opt for p in used]), ("b", [p.d_opt for p in used])):
             slope, se = slope_and_standard_error(log_c, np.log(optima))
             bounds[name] = (slope - t * se, slope + t * se)
-        note = (f"t interval, {k - 2} degree{'s' if k > 3 else ''} of freedom: the scatter of "
-                f"the {k} optima about their line")
+        note = f"t interval over the {k} optima, {k - 2} degree{'s' if k > 3 else ''} of freedom"
         return Intervals(level, "t", 0, 0, bounds, note=note)
 
     @property
