@@ -23,6 +23,12 @@ def _notebook(path: Path, source: str) -> Path:
     return path
 
 
+def _execute_tiny(path: Path, tmp_path: Path) -> None:
+    """Run one notebook under ``tiny``, its run time kept out of the package's file."""
+    book_execute.main([str(path), "--profile", "tiny", "--run-times",
+                       str(tmp_path / "run_times.json")])
+
+
 def test_execute_records_profile_and_skips_unchanged(tmp_path, capsys):
     path = _notebook(tmp_path / "a.ipynb", "print(6 * 7)")
     run_times = tmp_path / "run_times.json"
@@ -91,8 +97,7 @@ def test_figures_are_kept_whatever_backend_the_environment_sets(tmp_path, monkey
                      "fig, ax = plt.subplots()\n"
                      "ax.plot([1, 2], [3, 4], label='a line')\n"
                      "ax.legend();")
-    book_execute.main([str(path), "--profile", "tiny", "--run-times",
-                       str(tmp_path / "run_times.json")])
+    _execute_tiny(path, tmp_path)
     outputs = nbformat.read(path, as_version=4).cells[0].outputs
     assert any("image/png" in o.get("data", {}) for o in outputs), outputs
 
@@ -104,8 +109,7 @@ def test_progress_bars_settle_into_one_line_or_nothing(tmp_path):
                      "for _ in tqdm(range(3), desc='sweep'):\n"
                      "    for _ in tqdm(range(5), desc='model', leave=False):\n"
                      "        pass")
-    book_execute.main([str(path), "--profile", "tiny", "--run-times",
-                       str(tmp_path / "run_times.json")])
+    _execute_tiny(path, tmp_path)
     nb = nbformat.read(path, as_version=4)
     outputs = nb.cells[0].outputs
     assert [o.output_type for o in outputs] == ["stream"], outputs
@@ -142,8 +146,7 @@ def test_settling_bars_keeps_a_sliders_link(tmp_path):
                      "s, t = w.IntSlider(), w.IntText()\n"
                      "w.jslink((s, 'value'), (t, 'value'))\n"
                      "w.VBox([s, t])")
-    book_execute.main([str(path), "--profile", "tiny", "--run-times",
-                       str(tmp_path / "run_times.json")])
+    _execute_tiny(path, tmp_path)
     nb = nbformat.read(path, as_version=4)
     state = nb.metadata["widgets"][book_execute.WIDGET_STATE]["state"]
     names = [model["model_name"] for model in state.values()]
