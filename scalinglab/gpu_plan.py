@@ -17,11 +17,11 @@ from dataclasses import dataclass, replace
 from scalinglab.gpu_time import H100, TimeModel, training_flops_per_token
 from scalinglab.loop_comparison import GPU_SIZES, Size
 from scalinglab.profiles import (
-    REFERENCE_TEXT_DESIGNS,
     ModelSize,
     Profile,
     non_embedding_params,
     reference_design,
+    reference_text_design,
 )
 from scalinglab.sweep.grids import RunSpec, flops_per_token, plan
 
@@ -84,8 +84,9 @@ def scale_of(name: str) -> Scale:
     """The designs, benchmark sizes and device of scale ``"full"`` or ``"tiny"``."""
     if name not in SCALES:
         raise ValueError(f"unknown scale {name!r}; choose one of {', '.join(SCALES)}")
-    designs = {"synthetic": reference_design("gpu"), "pydocs": REFERENCE_TEXT_DESIGNS["gpu"],
-               "stdlib": REFERENCE_TEXT_DESIGNS["gpu"]}
+    designs = {"synthetic": reference_design("gpu"),
+               "pydocs": reference_text_design("gpu", "pydocs"),
+               "stdlib": reference_text_design("gpu", "stdlib")}
     if name == "full":
         return Scale(name, designs, GPU_SIZES, SECONDS_PER_LOOP, "cuda")
     return Scale(name, {c: miniature(d) for c, d in designs.items()}, _MICRO_BENCHMARK, 0.02,

@@ -20,7 +20,7 @@ import os
 import warnings
 from pathlib import Path
 
-from scalinglab.profiles import PROFILES, REFERENCE_TEXT_DESIGNS, get_profile, reference_design
+from scalinglab.profiles import PROFILES, get_profile, reference_design, reference_text_design
 from scalinglab.sweep.grids import check_grid
 from scalinglab.sweep.runner import default_out, format_table, sweep
 from scalinglab.sweep.store import ResultsStore
@@ -32,7 +32,8 @@ REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 # prose, and its source code for chapter 3's compression figure). The synthetic source
 # trains the profile's reference design; real text is a fixed size, so it trains the
 # lab's own grid, which already sees it many times over, unless the profile has a text
-# design (the gpu one, whose lab grid would not fit its one command of 8 minutes).
+# design (profiles.REFERENCE_TEXT_DESIGNS: the gpu one, whose lab grid would not fit
+# its one command of 8 minutes, and the cpu one on the stdlib, one pass over 10 MB).
 REFERENCE_SWEEPS: tuple[tuple[str, str], ...] = (
     ("model-size", "synthetic"),
     ("isoflop", "synthetic"),
@@ -70,7 +71,7 @@ def regenerate(
     for grid, corpus_name in wanted:
         path = reference_path(prof.name, grid, corpus_name, folder)
         design = (reference_design(prof) if corpus_name == "synthetic"
-                  else REFERENCE_TEXT_DESIGNS.get(prof.name, prof))
+                  else reference_text_design(prof, corpus_name))
         records = sweep(grid, profile=design, corpus=corpus_name, out=path, progress=progress)
         stale = len(ResultsStore(path).read()) - len(records)
         if stale:

@@ -74,7 +74,7 @@ def test_the_gpu_reference_design_can_measure_exponents():
                   if q.flops_budget == budget]
         assert len(ratios) >= 5
         assert min(ratios) <= 20 and max(ratios) >= 100, (budget, ratios)
-    text = profiles.REFERENCE_TEXT_DESIGNS["gpu"]
+    text = profiles.reference_text_design("gpu", "stdlib")
     n = [profiles.non_embedding_params(s) for s in text.model_sizes]
     assert math.log10(max(n) / min(n)) >= 2.5
 

@@ -68,6 +68,15 @@ def test_the_cpu_reference_design_can_measure_exponents():
     assert max(q.tokens for q in points) <= ref.train_bytes
 
 
+def test_the_cpu_stdlib_reference_reads_ten_megabytes_per_model():
+    """Chapter 3's figure compares models with compressors given the 10 MB training text."""
+    design = profiles.reference_text_design("cpu", "stdlib")
+    assert design.model_sizes == profiles.CPU.model_sizes
+    assert min(design.model_size_tokens) >= 10_000_000
+    assert profiles.reference_text_design("cpu", "pydocs") is profiles.CPU
+    assert profiles.reference_text_design("tiny", "stdlib") is profiles.TINY
+
+
 def test_unknown_size_lists_the_sizes():
     with pytest.raises(ValueError, match="choose one of d16-L2, d24-L2"):
         PROFILES["tiny"].size("d17-L2")
