@@ -81,6 +81,11 @@ def regenerate(
         if progress is not False:
             print(f"\n{prof.name} / {grid} / {corpus_name}:\n{format_table(records)}")
         paths.append(path)
+        if grid == "model-size" and corpus_name != "synthetic":
+            # the compressors on the same held-out bytes, for chapter 3's figure
+            from scalinglab.compress.real_text import write_baselines
+
+            paths.append(write_baselines(prof.name, corpus_name, folder))
     return paths
 
 
