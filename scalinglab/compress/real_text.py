@@ -160,6 +160,7 @@ def plot_against_compressors(families: dict[str, list[dict]], baselines: list[Ba
     Compressors alone are dashed, given the training text solid. Returns the axes.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     from scalinglab.plots import PALETTE
 
@@ -175,7 +176,8 @@ def plot_against_compressors(families: dict[str, list[dict]], baselines: list[Ba
     for b in baselines:
         ax.axhline(b.bits_per_byte, color=PALETTE[_COLOURS[b.name.split()[0]]],
                    ls="-" if b.given_train else "--", lw=1.2, label=b.name)
-    ax.set_xlabel("parameters N (all of them: the decoder needs every weight)")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("parameters N (every weight counts)")
     ax.set_ylabel("held-out bits per byte")
     if title:
         ax.set_title(title)
