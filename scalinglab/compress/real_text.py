@@ -128,8 +128,8 @@ def crossings(records: list[dict], baselines: list[BaselineResult]) -> list[Cros
 
 def summary(crossings_: list[Crossing]) -> str:
     """One sentence: which compressors the largest model beats, and the nearest one it misses."""
-    beaten = [c.baseline for c in crossings_ if c.first_size is not None]
-    missed = [c for c in crossings_ if c.first_size is None]
+    beaten = [c.baseline for c in crossings_ if c.gap_bpb < 0]
+    missed = [c for c in crossings_ if c.gap_bpb >= 0]
     said = []
     if beaten:
         said.append(f"beats {_listed(beaten)}")
