@@ -7,8 +7,12 @@ import warnings
 import numpy as np
 import pytest
 
-from scalinglab.fit import CHINCHILLA_PUBLISHED, IsoFLOPEdgeWarning, fit_isoflop
-from scalinglab.fit._report import UndeterminedWarning
+from scalinglab.fit import (
+    CHINCHILLA_PUBLISHED,
+    IsoFLOPEdgeWarning,
+    UndeterminedWarning,
+    fit_isoflop,
+)
 
 LAW = CHINCHILLA_PUBLISHED
 BUDGETS = np.geomspace(1e18, 1e21, 7)

@@ -18,11 +18,16 @@ ValueError naming the points; an optimiser that stops early warns with
 whose points cannot pin its exponent (too few, or an interval spanning more than
 a factor of 3) says so in its summary, ``.determined`` is False, and an
 :class:`UndeterminedWarning` names the fix.
+
+The package, one job per module: ``power_law``, ``kaplan``, ``chinchilla`` and
+``isoflop`` each state one law and fit it; ``compare`` holds lab 4's checks on a
+power-law fit; ``_numerics`` is the arithmetic they share (Huber's loss, straight
+lines, the nonlinear optimiser, the bootstrap); ``_checks`` is everything around the
+arithmetic (input checks, the one-BLAS-thread pin, the printed tables and verdicts).
 """
 
-from scalinglab.fit._optimize import FitConvergenceWarning
-from scalinglab.fit._report import UndeterminedWarning, interval_verdict
-from scalinglab.fit.bootstrap import Intervals
+from scalinglab.fit._checks import UndeterminedWarning, interval_verdict
+from scalinglab.fit._numerics import FitConvergenceWarning, Intervals
 from scalinglab.fit.chinchilla import (
     CHINCHILLA_PUBLISHED,
     CHINCHILLA_REPLICATION,

@@ -10,7 +10,7 @@ for its limited data. Their approach 3 fits it by minimising Huber's loss
 (δ = 10⁻³) on log L, written as log L̂ = logsumexp(a − α·log N, b − β·log D, e)
 with A = eᵃ, B = eᵇ, E = eᵉ, using L-BFGS from a grid of initial values and
 keeping the best start (their appendix D.2). :func:`fit_chinchilla` follows
-that recipe; see :mod:`scalinglab.fit._optimize` for how it makes sure the
+that recipe; see :mod:`scalinglab.fit._numerics` for how it makes sure the
 optimiser has actually converged (Besiroglu et al. 2024 found the published
 fit had not).
 
@@ -34,22 +34,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scalinglab.fit import _checks
-from scalinglab.fit._optimize import LogModel, fit_from_grid, refit_resamples, warn_unconverged
-from scalinglab.fit._report import (
+from scalinglab.fit._checks import (
     number,
     parameter_table,
+    single_threaded,
     try_intervals,
     undetermined_lines,
     undetermined_reason,
 )
-from scalinglab.fit._threads import single_threaded
-from scalinglab.fit.bootstrap import (
+from scalinglab.fit._numerics import (
     Intervals,
+    LogModel,
     cached_intervals,
     check_n_boot,
+    fit_from_grid,
     percentile_bounds,
+    refit_resamples,
     resample_indices,
     warn_failures,
+    warn_unconverged,
 )
 
 # Hoffmann et al. (2022), appendix D.2: the grid of initial values.

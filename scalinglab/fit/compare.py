@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scalinglab.fit import _checks
-from scalinglab.fit.bootstrap import Intervals
+from scalinglab.fit._numerics import Intervals
 from scalinglab.fit.power_law import PowerLawFit, fit_power_law
 
 

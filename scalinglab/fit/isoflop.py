@@ -48,16 +48,15 @@ import numpy as np
 from scipy import stats
 
 from scalinglab.fit import _checks
-from scalinglab.fit._linear import fit_lines
-from scalinglab.fit._report import (
+from scalinglab.fit._checks import (
     number,
     parameter_table,
+    single_threaded,
     try_intervals,
     undetermined_lines,
     undetermined_reason,
 )
-from scalinglab.fit._threads import single_threaded
-from scalinglab.fit.bootstrap import Intervals
+from scalinglab.fit._numerics import Intervals, fit_lines
 
 
 class IsoFLOPEdgeWarning(RuntimeWarning):

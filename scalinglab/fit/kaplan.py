@@ -29,25 +29,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scalinglab.fit import _checks
-from scalinglab.fit._linear import fit_lines
-from scalinglab.fit._loss import check_loss
-from scalinglab.fit._optimize import (
+from scalinglab.fit._checks import number, parameter_table, single_threaded, try_intervals
+from scalinglab.fit._numerics import (
+    Intervals,
     LogModel,
     Optimum,
-    fit_robust,
-    refit_resamples,
-    warn_unconverged,
-)
-from scalinglab.fit._report import number, parameter_table, try_intervals
-from scalinglab.fit._threads import single_threaded
-from scalinglab.fit.bootstrap import (
-    Intervals,
     cached_intervals,
+    check_loss,
     check_n_boot,
+    fit_lines,
+    fit_robust,
     percentile_bounds,
+    refit_resamples,
     resample_indices,
     studentized_bounds,
     warn_failures,
+    warn_unconverged,
 )
 
 # Kaplan et al. (2020): eqs. 1.1 and 1.2, and the joint fit of eq. 1.5 (Table 2).

@@ -24,31 +24,29 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scalinglab.fit import _checks
-from scalinglab.fit._linear import fit_lines
-from scalinglab.fit._loss import check_loss
-from scalinglab.fit._optimize import (
-    LogModel,
-    Optimum,
-    fit_robust,
-    refit_resamples,
-    warn_unconverged,
-)
-from scalinglab.fit._report import (
+from scalinglab.fit._checks import (
     number,
     parameter_table,
+    single_threaded,
     try_intervals,
     undetermined_lines,
     undetermined_reason,
 )
-from scalinglab.fit._threads import single_threaded
-from scalinglab.fit.bootstrap import (
+from scalinglab.fit._numerics import (
     Intervals,
+    LogModel,
+    Optimum,
+    check_loss,
     check_method,
     check_n_boot,
+    fit_lines,
+    fit_robust,
     percentile_bounds,
+    refit_resamples,
     resample_indices,
     studentized_bounds,
     warn_failures,
+    warn_unconverged,
 )
 
 # Grid of starts for a free floor: E as a fraction of the smallest y, and α.
