@@ -85,7 +85,9 @@ def write_samples(profile: str, folder: str | os.PathLike | None = None) -> Path
 
 def load_samples(profile: str | None = None) -> dict:
     """The saved samples of ``profile`` (default: the largest profile that has them)."""
-    names = [profile] if profile else ["gpu", "colab", "cpu", "tiny"]
+    from scalinglab.reference import PROFILES_BY_SIZE
+
+    names = [profile] if profile else list(PROFILES_BY_SIZE)
     for name in names:
         path = samples_path(name)
         if path.exists():

@@ -44,7 +44,7 @@ REFERENCE_SWEEPS: tuple[tuple[str, str], ...] = (
 )
 
 # Larger profiles first: the one a lab falls back to when it does not train.
-_BY_SIZE = ("gpu", "colab", "cpu", "tiny")
+PROFILES_BY_SIZE = ("gpu", "colab", "cpu", "tiny")
 
 
 def reference_path(profile: str, grid: str, corpus: str = "synthetic",
@@ -108,7 +108,7 @@ def load_reference(grid: str, corpus: str = "synthetic", profile: str | None = N
     should print which one it got.
     """
     check_grid(grid)
-    candidates = [profile] if profile else list(_BY_SIZE)
+    candidates = [profile] if profile else list(PROFILES_BY_SIZE)
     for name in candidates:
         get_profile(name)
         path = reference_path(name, grid, corpus, folder)
